@@ -1,0 +1,328 @@
+"""The errors of losant_async.
+
+Our exception hierarchy::
+
+    LosantError
+    ├── APIError
+    │   ├── APIConnectionError            (transport failure, no response)
+    │   │   └── APITimeoutError
+    │   ├── APIResponseValidationError    (a body that is not what it should be)
+    │   └── APIStatusError                (an HTTP error status)
+    │       ├── BadRequestError           400
+    │       ├── AuthenticationError       401
+    │       ├── PermissionDeniedError     403
+    │       ├── NotFoundError             404
+    │       ├── ConflictError             409
+    │       ├── TooLargeError             413
+    │       ├── UnprocessableEntityError  422
+    │       ├── RateLimitError            429
+    │       └── InternalServerError       5xx
+    ├── JobFailedError
+    ├── JobAmbiguousError
+    └── ClientClosedError                 (a closed client or stream was used)
+
+The built-in ``TimeoutError`` is raised by ``JobHandle.wait``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from ._constants import BODY_SNIPPET_LIMIT
+
+if TYPE_CHECKING:
+    from ._jobs import JobOutcome
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConflictError",
+    "InternalServerError",
+    "JobAmbiguousError",
+    "JobFailedError",
+    "LosantError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "TooLargeError",
+    "UnprocessableEntityError",
+]
+
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
+
+
+def _redact(text: str, token: str | None = None) -> str:
+    """Blank out a bearer token, and the given token wherever it appears."""
+    if token:
+        text = text.replace(token, "***")
+    return _BEARER.sub(r"\1***", text)
+
+
+def _snippet(body: bytes | str | None, token: str | None = None) -> str:
+    """A bounded, redacted, printable piece of a response body."""
+    if body is None:
+        return ""
+    if isinstance(body, bytes):
+        text = body[: BODY_SNIPPET_LIMIT * 4].decode("utf-8", errors="replace")
+    else:
+        text = body
+    return _redact(text[:BODY_SNIPPET_LIMIT], token)
+
+
+class LosantError(Exception):
+    """Root of every error raised by losant_async."""
+
+
+class ClientClosedError(LosantError, RuntimeError):
+    """A closed client, application or stream was used."""
+
+
+class APIError(LosantError):
+    """An error talking to the Losant API."""
+
+    message: str
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class APIConnectionError(APIError):
+    """The request never got a response: DNS, connect, TLS, reset, read error."""
+
+    def __init__(self, message: str = "Connection error.") -> None:
+        super().__init__(message)
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read, write or pool timeout expired."""
+
+    def __init__(self, message: str = "Request timed out.") -> None:
+        super().__init__(message)
+
+
+class APIResponseValidationError(APIError):
+    """A response body that is not the JSON, or not the shape, it should be.
+
+    Attributes:
+        status_code: HTTP status of the response.
+        body_snippet: At most 1,024 characters of the body.
+        errors: cattrs' readable paths of what did not fit, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body_snippet: str = "",
+        errors: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body_snippet = body_snippet[:BODY_SNIPPET_LIMIT]
+        self.errors = tuple(errors)
+
+    def __str__(self) -> str:
+        detail = f" ({'; '.join(self.errors)})" if self.errors else ""
+        return f"{self.message}{detail} [status {self.status_code}]"
+
+
+class APIStatusError(APIError):
+    """The API answered with an error status.
+
+    Attributes:
+        status_code: The HTTP status.
+        type: Losant's error ``type`` (e.g. ``"NotFound"``), if the body had one.
+        message: Losant's error message, or a description of the status.
+        body: The decoded JSON body, or a bounded snippet of a body that was
+            not JSON.
+        request_id: The ``X-Request-Id`` response header, if present.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        type: str | None = None,  # noqa: A002 - the API's own name
+        body: object = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.type = type
+        self.body = body
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        kind = f" {self.type}" if self.type else ""
+        return f"{self.status_code}{kind}: {self.message}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code}, "
+            f"type={self.type!r}, message={self.message!r})"
+        )
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed or failed validation."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the token is missing, invalid or expired."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the token lacks a scope this action needs."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the application (or job log) does not exist."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's state."""
+
+
+class TooLargeError(APIStatusError):
+    """413: the request body is too large."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: too many validation errors (e.g. on ``clone``).
+
+    Attributes:
+        validation_errors: The ``validationErrors`` list of the body, as
+            mappings (keys ``type``, ``name``, ``id``, ``message``).
+    """
+
+    @property
+    def validation_errors(self) -> list[Mapping[str, object]]:
+        """The ``validationErrors`` entries of the body."""
+        if isinstance(self.body, Mapping):
+            items = self.body.get("validationErrors")
+            if isinstance(items, list):
+                return [i for i in items if isinstance(i, Mapping)]
+        return []
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests.
+
+    Attributes:
+        retry_after: Seconds to wait from ``Retry-After``, or ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        type: str | None = None,  # noqa: A002
+        body: object = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, status_code=status_code, type=type, body=body, request_id=request_id
+        )
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed."""
+
+
+class JobFailedError(LosantError):
+    """An enqueued job ended ``errored`` or ``failed``.
+
+    Attributes:
+        outcome: The ``JobOutcome`` with status, times and error.
+    """
+
+    def __init__(self, outcome: JobOutcome) -> None:
+        self.outcome = outcome
+        detail = f": {outcome.error}" if outcome.error else ""
+        super().__init__(f"job {outcome.status}{detail}")
+
+
+class JobAmbiguousError(LosantError):
+    """Two or more log entries could be the job: no guess is made.
+
+    Attributes:
+        candidates: The ids of the log entries that matched.
+    """
+
+    def __init__(self, message: str, *, candidates: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.candidates = tuple(candidates)
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: TooLargeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def _status_error_class(status_code: int) -> type[APIStatusError]:
+    """The error class for an HTTP status (``APIStatusError`` if none of its own)."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_ERRORS.get(status_code, APIStatusError)
+
+
+def _make_status_error(
+    status_code: int,
+    body: object,
+    *,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+    token: str | None = None,
+) -> APIStatusError:
+    """Build the typed error for an error response.
+
+    ``body`` is the decoded JSON body, or the raw text when it was not JSON
+    (an error status wins over an unparseable body: a 502 HTML page is still
+    an ``InternalServerError``).
+    """
+    type_: str | None = None
+    message: str | None = None
+    if isinstance(body, Mapping):
+        raw_type, raw_message = body.get("type"), body.get("message")
+        type_ = raw_type if isinstance(raw_type, str) else None
+        message = raw_message if isinstance(raw_message, str) else None
+    elif isinstance(body, (str, bytes)):
+        body = _snippet(body, token)
+    if message is None:
+        message = f"HTTP {status_code}"
+    message = _redact(message, token)
+    cls = _status_error_class(status_code)
+    if cls is RateLimitError:
+        return RateLimitError(
+            message,
+            status_code=status_code,
+            type=type_,
+            body=body,
+            request_id=request_id,
+            retry_after=retry_after,
+        )
+    return cls(message, status_code=status_code, type=type_, body=body, request_id=request_id)

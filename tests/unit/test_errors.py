@@ -1,0 +1,254 @@
+"""The error tree: status -> class mapping through the transport, and no token anywhere."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from types import SimpleNamespace
+from typing import Any, cast
+
+import httpx
+import pytest
+import respx
+
+from losant_async import _exceptions
+from losant_async._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    ConflictError,
+    InternalServerError,
+    JobAmbiguousError,
+    JobFailedError,
+    LosantError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    TooLargeError,
+    UnprocessableEntityError,
+)
+from losant_async._transport import _RetryPolicy, _Transport
+from tests.conftest import APP_ID, BASE_URL, TOKEN
+
+PATH = f"/applications/{APP_ID}"
+
+
+async def _fail(router: respx.MockRouter, response: httpx.Response) -> APIStatusError:
+    """Answer one GET with ``response`` and return the error the transport raised."""
+    router.get(PATH).mock(return_value=response)
+    async with _Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0) as transport:
+        with pytest.raises(APIStatusError) as info:
+            await transport.request("GET", PATH, retry=_RetryPolicy.NEVER)
+    return info.value
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("status", "error_type", "cls"),
+    [
+        (400, "BadRequest", BadRequestError),
+        (401, "Unauthorized", AuthenticationError),
+        (403, "Forbidden", PermissionDeniedError),
+        (404, "NotFound", NotFoundError),
+        (409, "Conflict", ConflictError),
+        (413, "PayloadTooLarge", TooLargeError),
+        (422, "UnprocessableEntity", UnprocessableEntityError),
+        (429, "TooManyRequests", RateLimitError),
+        (500, "InternalError", InternalServerError),
+        (503, "ServiceUnavailable", InternalServerError),
+        (408, "RequestTimeout", APIStatusError),
+        (418, "Teapot", APIStatusError),
+    ],
+)
+async def test_status_maps_to_error_class(
+    respx_mock: respx.MockRouter, status: int, error_type: str, cls: type[APIStatusError]
+) -> None:
+    """Each error status raises its class with status_code, Losant's type and message, body."""
+    body = {"type": error_type, "message": f"{error_type} happened"}
+    error = await _fail(respx_mock, httpx.Response(status, json=body))
+    assert type(error) is cls
+    assert error.status_code == status
+    assert error.type == error_type
+    assert error.message == f"{error_type} happened"
+    assert error.body == body
+    assert error.request_id is None
+    assert str(error) == f"{status} {error_type}: {error_type} happened"
+
+
+@pytest.mark.anyio
+async def test_request_id_comes_from_header(respx_mock: respx.MockRouter) -> None:
+    """X-Request-Id of an error response is the error's request_id."""
+    response = httpx.Response(
+        404, json={"type": "NotFound", "message": "x"}, headers={"X-Request-Id": "abc-123"}
+    )
+    error = await _fail(respx_mock, response)
+    assert isinstance(error, NotFoundError)
+    assert error.request_id == "abc-123"
+
+
+@pytest.mark.anyio
+async def test_unprocessable_entity_validation_errors(respx_mock: respx.MockRouter) -> None:
+    """A 422 exposes the body's validationErrors list."""
+    items = [
+        {"type": "Device", "name": "d1", "id": "1", "message": "bad"},
+        {"type": "Workflow", "name": "w", "id": "2", "message": "worse"},
+    ]
+    body = {"type": "Validation", "message": "Too many errors", "validationErrors": items}
+    error = await _fail(respx_mock, httpx.Response(422, json=body))
+    assert isinstance(error, UnprocessableEntityError)
+    assert error.validation_errors == items
+
+
+@pytest.mark.anyio
+async def test_rate_limit_retry_after_seconds(respx_mock: respx.MockRouter) -> None:
+    """A 429's Retry-After in seconds becomes retry_after as a float."""
+    response = httpx.Response(429, json={"type": "TooMany"}, headers={"Retry-After": "7"})
+    error = await _fail(respx_mock, response)
+    assert isinstance(error, RateLimitError)
+    assert error.retry_after == 7.0
+    assert error.message == "HTTP 429"
+
+
+@pytest.mark.anyio
+async def test_rate_limit_retry_after_http_date(respx_mock: respx.MockRouter) -> None:
+    """A 429's Retry-After as an HTTP-date becomes seconds from now."""
+    date = email.utils.formatdate(time.time() + 30, usegmt=True)
+    error = await _fail(respx_mock, httpx.Response(429, headers={"Retry-After": date}))
+    assert isinstance(error, RateLimitError)
+    assert error.retry_after is not None
+    assert 27.0 <= error.retry_after <= 30.0
+
+
+@pytest.mark.anyio
+async def test_rate_limit_without_retry_after(respx_mock: respx.MockRouter) -> None:
+    """A 429 without Retry-After has retry_after None."""
+    error = await _fail(respx_mock, httpx.Response(429))
+    assert isinstance(error, RateLimitError)
+    assert error.retry_after is None
+    assert error.body is None
+
+
+@pytest.mark.anyio
+async def test_502_html_is_internal_server_error_with_snippet(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """An error status wins over an unparseable body: a 502 HTML page keeps a bounded snippet."""
+    page = "<html><body>Bad Gateway" + "." * 3000 + "</body></html>"
+    error = await _fail(respx_mock, httpx.Response(502, html=page))
+    assert type(error) is InternalServerError
+    assert error.status_code == 502
+    assert error.type is None
+    assert error.message == "HTTP 502"
+    assert error.body == page[:1024]
+
+
+@pytest.mark.anyio
+async def test_408_has_no_class_of_its_own(respx_mock: respx.MockRouter) -> None:
+    """A 408 raises APIStatusError itself."""
+    error = await _fail(respx_mock, httpx.Response(408, text="timeout"))
+    assert type(error) is APIStatusError
+    assert error.status_code == 408
+    assert error.body == "timeout"
+
+
+@pytest.mark.anyio
+async def test_token_in_error_body_is_redacted(respx_mock: respx.MockRouter) -> None:
+    """A server message quoting the token is redacted in message, str and repr."""
+    body = {"type": "Unauthorized", "message": f"token {TOKEN} is not valid"}
+    error = await _fail(respx_mock, httpx.Response(401, json=body))
+    assert error.message == "token *** is not valid"
+    assert TOKEN not in str(error)
+    assert TOKEN not in repr(error)
+    text_error = await _fail(respx_mock, httpx.Response(500, text=f"Authorization: Bearer {TOKEN}"))
+    assert TOKEN not in str(text_error.body)
+
+
+@pytest.mark.anyio
+async def test_connection_error_message_is_redacted(respx_mock: respx.MockRouter) -> None:
+    """An httpx error whose message quotes a bearer token is translated without the token."""
+    respx_mock.get(PATH).mock(side_effect=httpx.ConnectError(f"proxy said Bearer {TOKEN}"))
+    async with _Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0) as transport:
+        with pytest.raises(APIConnectionError) as info:
+            await transport.request("GET", PATH, retry=_RetryPolicy.SAFE)
+    assert type(info.value) is APIConnectionError
+    assert info.value.message == "Connection error (ConnectError): proxy said Bearer ***"
+    assert TOKEN not in str(info.value)
+    assert TOKEN not in repr(info.value)
+
+
+async def _instances(router: respx.MockRouter) -> list[BaseException]:
+    """One instance of every error class, each made the way the library makes it."""
+    errors: list[BaseException] = []
+    for status in (400, 401, 403, 404, 409, 413, 422, 429, 500, 408):
+        body = {"type": "X", "message": f"Bearer {TOKEN} {TOKEN}"}
+        errors.append(_exceptions._make_status_error(status, body, token=TOKEN))
+    router.get(PATH).mock(
+        side_effect=[
+            httpx.ConnectError(f"failed for {TOKEN}"),
+            httpx.ReadTimeout(f"slow for {TOKEN}"),
+            httpx.Response(200, text=f"not json {TOKEN}"),
+        ]
+    )
+    transport = _Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0)
+    for _ in range(2):
+        try:
+            await transport.request("GET", PATH, retry=_RetryPolicy.NEVER)
+        except APIConnectionError as exc:
+            errors.append(exc)
+    response = await transport.request("GET", PATH, retry=_RetryPolicy.NEVER)
+    try:
+        response.json()
+    except APIResponseValidationError as exc:
+        errors.append(exc)
+    await transport.aclose()
+    try:
+        await transport.request("GET", PATH, retry=_RetryPolicy.NEVER)
+    except ClientClosedError as exc:
+        errors.append(exc)
+    outcome = SimpleNamespace(status="failed", error="boom")
+    errors.append(JobFailedError(cast(Any, outcome)))
+    errors.append(JobAmbiguousError("two logs match", candidates=["a", "b"]))
+    errors.append(APIError("generic"))
+    errors.append(LosantError("root"))
+    return errors
+
+
+@pytest.mark.anyio
+async def test_token_never_in_any_error_class(respx_mock: respx.MockRouter) -> None:
+    """No class of the error tree shows the token in str or repr, and every class is covered."""
+    errors = await _instances(respx_mock)
+    for error in errors:
+        assert TOKEN not in str(error), type(error)
+        assert TOKEN not in repr(error), type(error)
+        # A decoded JSON body is the server's data, kept as sent; the rest is ours.
+        for name, value in vars(error).items():
+            if name != "body":
+                assert TOKEN not in str(value), (type(error), name)
+    covered = {type(error).__name__ for error in errors}
+    assert covered == set(_exceptions.__all__)
+
+
+def test_hierarchy() -> None:
+    """The tree is as drawn: timeouts are connection errors, statuses are API errors."""
+    assert issubclass(APITimeoutError, APIConnectionError)
+    assert issubclass(APIConnectionError, APIError)
+    assert issubclass(APIResponseValidationError, APIError)
+    assert issubclass(ClientClosedError, LosantError)
+    for cls in (
+        BadRequestError,
+        AuthenticationError,
+        PermissionDeniedError,
+        NotFoundError,
+        ConflictError,
+        TooLargeError,
+        UnprocessableEntityError,
+        RateLimitError,
+        InternalServerError,
+    ):
+        assert issubclass(cls, APIStatusError)
+        assert issubclass(cls, LosantError)

@@ -57,16 +57,22 @@ def respx_mock() -> Iterator[respx.MockRouter]:
         yield router
 
 
+_DEFAULT_JOB_DURATION = 0.05
+
+
 @pytest.fixture(scope="session")
 def local_server() -> Iterator[LocalLosant]:
     """One local Losant for the session, in its own thread, shared by both backends."""
     from losant_async.testing import LocalLosant
 
     with LocalLosant().run_in_thread() as server:
+        server.job_duration = _DEFAULT_JOB_DURATION
         yield server
 
 
 @pytest.fixture
-def app_id(local_server: LocalLosant) -> str:
-    """A fresh application on the local Losant for each test."""
-    return local_server.create_application(name="Test application")
+def app_id(local_server: LocalLosant) -> Iterator[str]:
+    """A fresh application on the local Losant for each test; faults reset after it."""
+    yield local_server.create_application(name="Test application")
+    local_server.faults.clear()
+    local_server.job_duration = _DEFAULT_JOB_DURATION

@@ -1,0 +1,368 @@
+"""The one cattrs converter: wire (camelCase) JSON <-> the attrs models.
+
+- Attribute names map to camelCase keys; the few that do not follow the rule
+  (``blobUrlTTL``, ``_type``) come from the generated ``_models._wire.RENAMES``.
+- Keys a model does not know are kept, read-only, in its ``extra`` (wire
+  names), and sent back when the model is unstructured.
+- ``date-time`` strings become aware ``datetime``s (a naive one is taken as
+  UTC) and go out as ISO-8601 with ``Z``.
+- Fields left at ``None`` are not sent.
+- Decoding a response never runs the input models' validators (a value the
+  server adds later must still decode), and any mismatch between a response
+  and its model raises ``APIResponseValidationError`` with cattrs' paths.
+
+The hooks are generated per class with ``make_dict_structure_fn`` /
+``make_dict_unstructure_fn`` and ``override(rename=...)`` (the camelCase
+recipe of cattrs' ``docs/usage.md``), the primitives are strict and cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar, Union, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.errors import IterableValidationError, IterableValidationNote
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import transform_error
+
+from ._exceptions import APIResponseValidationError, _snippet
+from ._models._base import _DECODING
+from ._models._wire import RENAMES
+
+__all__ = ["converter", "structure", "structure_list", "unstructure"]
+
+T = TypeVar("T")
+_Hook = Callable[[Any, Any], Any]
+
+
+def _camel(name: str) -> str:
+    """``application_id`` -> ``applicationId`` (the rule; RENAMES has the exceptions)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _wire_names(cls: type) -> dict[str, str]:
+    """Attribute -> wire key, for every attribute of a model but ``extra``."""
+    odd = RENAMES.get(cls, {})
+    return {a.name: odd.get(a.name, _camel(a.name)) for a in attrs.fields(cls) if a.name != "extra"}
+
+
+# -- primitives: strict (a number is not silently a string) and cheap -------------
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    if type(value) is str:
+        return value
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _structure_bool(value: Any, _: Any) -> bool:
+    if type(value) is bool:
+        return value
+    raise TypeError(f"expected a boolean, got {type(value).__name__}")
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    if type(value) is int:
+        return value
+    # JSON has one number type: 3.0 is a fine integer.
+    if type(value) is float and value.is_integer():
+        return int(value)
+    raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def _structure_float(value: Any, _: Any) -> float:
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    raise TypeError(f"expected a number, got {type(value).__name__}")
+
+
+def _structure_datetime(value: Any, _: Any) -> datetime:
+    if type(value) is not str:
+        raise TypeError(f"expected an ISO-8601 date-time string, got {type(value).__name__}")
+    parsed = datetime.fromisoformat(value)  # 3.11 reads the trailing "Z"
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _unstructure_datetime(value: datetime) -> str:
+    value = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    # Losant writes milliseconds and "Z" (spec examples: "2016-06-13T04:00:00.000Z").
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _structure_free(value: Any, _: Any) -> object:
+    return value
+
+
+def _structure_free_object(value: Any, _: Any) -> Mapping[str, object]:
+    if type(value) is dict:
+        return value
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+
+
+# -- generic types: Optional, list, Mapping -----------------------------------------
+
+
+def _is_optional(tp: Any) -> bool:
+    if get_origin(tp) not in (Union, types.UnionType):
+        return False
+    args = get_args(tp)
+    return len(args) == 2 and type(None) in args
+
+
+def _optional_str(value: Any, _: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    return _structure_str(value, _)
+
+
+def _optional_bool(value: Any, _: Any) -> bool | None:
+    if value is None or type(value) is bool:
+        return value
+    return _structure_bool(value, _)
+
+
+def _optional_int(value: Any, _: Any) -> int | None:
+    if value is None or type(value) is int:
+        return value
+    return _structure_int(value, _)
+
+
+def _optional_float(value: Any, _: Any) -> float | None:
+    if value is None or type(value) is float:
+        return value
+    return _structure_float(value, _)
+
+
+def _optional_datetime(value: Any, _: Any) -> datetime | None:
+    return None if value is None else _structure_datetime(value, _)
+
+
+# ``X | None`` of a primitive in one call rather than two: most fields are
+# optional primitives, and decoding an Application runs ~100 of them.
+_FUSED_OPTIONAL: dict[object, _Hook] = {
+    str: _optional_str,
+    bool: _optional_bool,
+    int: _optional_int,
+    float: _optional_float,
+    datetime: _optional_datetime,
+}
+
+
+def _optional_counts(value: Any, _: Any) -> dict[str, float] | None:
+    return None if value is None else _structure_counts(value, _)
+
+
+def _optional_hook(tp: Any) -> _Hook:
+    (inner,) = [a for a in get_args(tp) if a is not type(None)]
+    if inner in _FUSED_OPTIONAL:
+        return _FUSED_OPTIONAL[inner]
+    if inner == Mapping[str, float]:
+        return _optional_counts
+    hook = converter.get_structure_hook(inner)
+
+    def structure_optional(value: Any, _: Any) -> Any:
+        return None if value is None else hook(value, inner)
+
+    return structure_optional
+
+
+def _is_list(tp: Any) -> bool:
+    return get_origin(tp) is list
+
+
+def _list_hook(tp: Any) -> _Hook:
+    (inner,) = get_args(tp)
+    hook = converter.get_structure_hook(inner)
+
+    def structure_list_of(value: Any, _: Any) -> list[Any]:
+        if type(value) is not list:
+            raise TypeError(f"expected a JSON array, got {type(value).__name__}")
+        try:
+            return [hook(item, inner) for item in value]
+        except Exception:  # redone below, item by item, to collect the paths
+            pass
+        errors: list[Exception] = []
+        for index, item in enumerate(value):
+            try:
+                hook(item, inner)
+            except Exception as exc:
+                note = IterableValidationNote(f"Structuring {tp} @ index {index}", index, inner)
+                exc.__notes__ = [*getattr(exc, "__notes__", []), note]
+                errors.append(exc)
+        raise IterableValidationError(f"While structuring {tp!r}", errors, tp)
+
+    return structure_list_of
+
+
+def _is_mapping(tp: Any) -> bool:
+    return get_origin(tp) is Mapping
+
+
+def _structure_counts(value: Any, _: Any) -> dict[str, float]:
+    """``Mapping[str, float]`` (payload stats: 19 of them in an application summary)."""
+    if type(value) is not dict and not isinstance(value, Mapping):
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    out = {}
+    for key, number in value.items():
+        kind = type(number)
+        if kind is float:
+            out[key] = number
+        elif kind is int:
+            out[key] = float(number)
+        else:
+            raise TypeError(f"expected a number at {key!r}, got {kind.__name__}")
+    return out
+
+
+def _mapping_hook(tp: Any) -> _Hook:
+    _, value_type = get_args(tp)
+    if value_type is object:
+        return _structure_free_object
+    if value_type is float:
+        return _structure_counts
+    hook = converter.get_structure_hook(value_type)
+
+    def structure_mapping(value: Any, _: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+        return {k: hook(v, value_type) for k, v in value.items()}
+
+    return structure_mapping
+
+
+# -- models -------------------------------------------------------------------------
+
+
+def _model_structure_hook(cls: type) -> _Hook:
+    names = _wire_names(cls)
+    known = frozenset(names.values())
+    overrides: dict[str, Any] = {attr: override(rename=wire) for attr, wire in names.items()}
+    overrides["extra"] = override(omit=True)
+    base: Callable[[Any, Any], Any] = make_dict_structure_fn(
+        cls, converter, _cattrs_detailed_validation=True, **overrides
+    )
+    setattr_ = object.__setattr__
+    proxy = types.MappingProxyType
+
+    def structure_model(data: Any, _: Any) -> Any:
+        if type(data) is not dict and not isinstance(data, Mapping):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        instance = base(data, cls)
+        if not known.issuperset(data):
+            # Set after construction: cheaper than a second dict for every decode,
+            # and ``extra`` is the only field the generated function leaves out.
+            extra = {k: v for k, v in data.items() if k not in known}
+            setattr_(instance, "extra", proxy(extra))
+        return instance
+
+    return structure_model
+
+
+def _model_unstructure_hook(cls: type) -> Callable[[Any], dict[str, Any]]:
+    names = _wire_names(cls)
+    overrides: dict[str, Any] = {attr: override(rename=wire) for attr, wire in names.items()}
+    overrides["extra"] = override(omit=True)
+    base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
+        cls, converter, _cattrs_omit_if_default=True, **overrides
+    )
+
+    def unstructure_model(instance: Any) -> dict[str, Any]:
+        wire = base(instance)
+        for key, value in instance.extra.items():
+            wire.setdefault(key, converter.unstructure(value))
+        return wire
+
+    return unstructure_model
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=True)
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(float, _structure_float)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_structure_hook_func(lambda tp: tp is object, _structure_free)
+    conv.register_unstructure_hook(datetime, _unstructure_datetime)
+    conv.register_unstructure_hook(types.MappingProxyType, lambda value: dict(value))
+    conv.register_structure_hook_factory(_is_optional, _optional_hook)
+    conv.register_structure_hook_factory(_is_list, _list_hook)
+    conv.register_structure_hook_factory(_is_mapping, _mapping_hook)
+    conv.register_structure_hook_factory(attrs.has, _model_structure_hook)
+    conv.register_unstructure_hook_factory(attrs.has, _model_unstructure_hook)
+    return conv
+
+
+converter: cattrs.Converter = _make_converter()
+"""The converter of every model (hooks are generated on first use of a class)."""
+
+
+# -- the module's API ---------------------------------------------------------------
+
+
+def _response_error(
+    exc: Exception, name: str, status_code: int, body: bytes | str | None, data: object
+) -> APIResponseValidationError:
+    if body is None:
+        try:
+            body = json.dumps(data, default=str)
+        except (TypeError, ValueError):
+            body = repr(data)
+    return APIResponseValidationError(
+        f"Response body does not match {name}",
+        status_code=status_code,
+        body_snippet=_snippet(body),
+        errors=transform_error(exc),
+    )
+
+
+def structure(
+    data: object, cls: type[T], *, status_code: int = 200, body: bytes | str | None = None
+) -> T:
+    """Decode a response's JSON into ``cls``.
+
+    Raises:
+        APIResponseValidationError: the JSON does not fit ``cls`` (its
+            ``errors`` hold cattrs' paths, e.g. ``... @ $.items[0].status``).
+    """
+    token = _DECODING.set(True)
+    try:
+        result: T = converter.structure(data, cls)
+    except Exception as exc:
+        raise _response_error(exc, cls.__name__, status_code, body, data) from exc
+    finally:
+        _DECODING.reset(token)
+    return result
+
+
+def structure_list(
+    data: object, cls: type[T], *, status_code: int = 200, body: bytes | str | None = None
+) -> list[T]:
+    """Decode a response's JSON array into a list of ``cls``."""
+    token = _DECODING.set(True)
+    try:
+        result: list[T] = converter.structure(data, list[cls])  # type: ignore[valid-type]
+    except Exception as exc:
+        name = f"list[{cls.__name__}]"
+        raise _response_error(exc, name, status_code, body, data) from exc
+    finally:
+        _DECODING.reset(token)
+    return result
+
+
+def unstructure(model: object) -> dict[str, object]:
+    """The wire (camelCase) dict of a model: ``None`` fields left out, ``extra`` merged back."""
+    if not attrs.has(type(model)):
+        raise TypeError(f"expected a losant_async model, got {type(model).__name__}")
+    result: dict[str, object] = converter.unstructure(model)
+    return result

@@ -1,0 +1,397 @@
+"""Shaping arguments: ids, request bodies, query values and the import multipart.
+
+Everything here runs before a request is sent, so a bad argument fails fast
+with ``TypeError`` (wrong kind of thing) or ``ValueError`` (right kind, wrong
+value), naming the argument or field.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any, TypeVar, cast
+
+import attrs
+from cattrs.v import transform_error
+
+from ._constants import APPLICATION_ID_LENGTH
+from ._convert import _camel, _wire_names, converter, unstructure
+from ._models import ApplicationImportOptions, ImportIntoApplicationOptions
+from ._models._base import _DECODING
+from ._models._wire import ARRAY_LIMITS, NULLABLE
+
+__all__ = [
+    "build_body",
+    "build_list_body",
+    "check_application_id",
+    "import_multipart",
+    "query",
+    "to_csv",
+    "to_ms",
+]
+
+M = TypeVar("M")
+
+# Same shape as _transport._Multipart (data fields, httpx ``files=``); spelled
+# out here because _params does not depend on the transport.
+_Multipart = tuple[Mapping[str, str], Mapping[str, tuple[str, IO[bytes] | bytes, str]]]
+
+_HEX_ID = re.compile(rf"[0-9A-Fa-f]{{{APPLICATION_ID_LENGTH}}}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+# API.md "Bodies": bytes and nameless file objects are sent under this name.
+_DEFAULT_BUNDLE_NAME = "bundle.zip"
+_BUNDLE_FIELD = "importBundle"
+_ZIP = "application/zip"
+# A body model may stand in for another (spec/README.md: the reference page's
+# "Application Import Options" and ``importIntoApplicationOptions`` are both
+# accepted on input).
+_ACCEPTED_AS: dict[type, tuple[type, ...]] = {
+    ImportIntoApplicationOptions: (ApplicationImportOptions,)
+}
+
+
+def check_application_id(value: object) -> str:
+    """Return ``value`` if it is a 24-character hexadecimal application id.
+
+    Raises:
+        TypeError: ``value`` is not a ``str``.
+        ValueError: it is not exactly 24 ASCII hex characters.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"application_id must be a str, not {type(value).__name__}")
+    # The value is not echoed: a token passed by mistake must not reach a message.
+    if _HEX_ID.fullmatch(value) is None:
+        raise ValueError(
+            f"application_id must be {APPLICATION_ID_LENGTH} hexadecimal characters "
+            f"(got {len(value)} characters)"
+        )
+    return value
+
+
+# -- bodies -------------------------------------------------------------------------
+
+
+def _validate_tree(model: object) -> None:
+    """Run the attrs validators of a model and of every model inside it.
+
+    A nested model may have been decoded from a response (validators off), e.g.
+    ``app.archive_config`` sent back in a patch.
+    """
+    attrs.validate(model)  # type: ignore[arg-type]
+    for field in attrs.fields(cast(Any, type(model))):
+        value = getattr(model, field.name)
+        if attrs.has(type(value)):
+            _validate_tree(value)
+        elif isinstance(value, list):
+            for item in value:
+                if attrs.has(type(item)):
+                    _validate_tree(item)
+
+
+def _from_wire(cls: type[M], data: Mapping[str, object], what: str) -> M:
+    """Build a model from a camelCase mapping (shape checked here, rules later)."""
+    token = _DECODING.set(True)
+    try:
+        model: M = converter.structure(data, cls)
+    except Exception as exc:
+        problems = "; ".join(transform_error(exc))
+        raise ValueError(f"invalid {what}: {problems}") from exc
+    finally:
+        _DECODING.reset(token)
+    return model
+
+
+def _explicit_nulls(cls: type, given: Mapping[str, object], wire: dict[str, object]) -> None:
+    """Send JSON null where the caller gave ``None`` and the schema allows null.
+
+    ``None`` means "not set" on a model, so only a mapping or keyword argument
+    can ask for null (``archiveConfig: null`` turns archiving off; a global
+    with ``json: null`` is removed).
+    """
+    names = _wire_names(cls)
+    by_wire = {w: a for a, w in names.items()}
+    nullable = NULLABLE.get(cls, frozenset())
+    for key, value in given.items():
+        attr = by_wire.get(key, key if key in names else "")
+        if not attr:
+            continue
+        if value is None and attr in nullable:
+            wire[names[attr]] = None
+            continue
+        field_type = attrs.fields_dict(cls)[attr].type
+        inner = _model_type(field_type)
+        sub = wire.get(names[attr])
+        if inner is None or sub is None:
+            continue
+        if isinstance(value, Mapping) and isinstance(sub, dict):
+            _explicit_nulls(inner, value, sub)
+        elif isinstance(value, list) and isinstance(sub, list):
+            for item_given, item_wire in zip(value, sub, strict=False):
+                if isinstance(item_given, Mapping) and isinstance(item_wire, dict):
+                    _explicit_nulls(inner, item_given, item_wire)
+
+
+def _model_type(tp: object) -> type | None:
+    """The model class inside ``X``, ``X | None`` or ``list[X] | None``, if any."""
+    if isinstance(tp, type) and attrs.has(tp):
+        return tp
+    for arg in getattr(tp, "__args__", ()):
+        found = _model_type(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def build_body(
+    cls: type[M], body: M | Mapping[str, object] | None, kwargs: Mapping[str, object]
+) -> dict[str, object]:
+    """The wire (camelCase) JSON body of a request.
+
+    Exactly one of: a ``cls`` model, a camelCase mapping, or snake_case keyword
+    arguments (nested values may be models or camelCase mappings). Keys a
+    mapping adds beyond the schema are sent as given.
+
+    Raises:
+        TypeError: both a body and keyword arguments, an unknown keyword
+            argument, or a body of another kind.
+        ValueError: a field breaks the schema's rules (the message names it).
+    """
+    if body is not None and kwargs:
+        raise TypeError(f"pass a {cls.__name__} body or keyword arguments, not both")
+    if body is not None:
+        if isinstance(body, (cls, *_ACCEPTED_AS.get(cls, ()))):
+            _validate_tree(body)
+            return unstructure(body)
+        if attrs.has(type(body)):
+            raise TypeError(f"expected a {cls.__name__} body, got {type(body).__name__}")
+        if not isinstance(body, Mapping):
+            raise TypeError(
+                f"a {cls.__name__} body must be a model or a mapping, not {type(body).__name__}"
+            )
+        model = _from_wire(cls, body, f"{cls.__name__} body")
+        _validate_tree(model)
+        wire = unstructure(model)
+        _explicit_nulls(cls, body, wire)
+        return wire
+    fields = attrs.fields_dict(cls)  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        field = fields.get(name)
+        if field is None:
+            raise TypeError(f"{cls.__name__} got an unexpected keyword argument {name!r}")
+        values[name] = _nested(field.type, value, f"{cls.__name__}.{name}")
+    missing = [
+        f.name for f in fields.values() if f.default is attrs.NOTHING and f.name not in values
+    ]
+    if missing:
+        raise ValueError(f"{cls.__name__}.{missing[0]} is required")
+    model = cls(**values)
+    _validate_tree(model)
+    wire = unstructure(model)
+    names = _wire_names(cls)
+    _explicit_nulls(cls, {names[k]: v for k, v in kwargs.items() if k in names}, wire)
+    return wire
+
+
+def _nested(field_type: object, value: object, what: str) -> object:
+    """A keyword value for a model field: camelCase mappings become models."""
+    inner = _model_type(field_type)
+    if inner is None or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return _from_wire(inner, value, what)
+    if isinstance(value, list | tuple):
+        return [
+            _from_wire(inner, item, f"{what}[{i}]") if isinstance(item, Mapping) else item
+            for i, item in enumerate(value)
+        ]
+    return value
+
+
+def build_list_body(
+    cls: type[M], items: Sequence[M | Mapping[str, object]]
+) -> list[dict[str, object]]:
+    """The wire JSON array body of a request whose schema is an array of ``cls``.
+
+    Raises:
+        TypeError: ``items`` is not a sequence, or an item is neither a model nor a mapping.
+        ValueError: too many items, or an item breaks the schema's rules.
+    """
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
+        raise TypeError(f"expected a sequence of {cls.__name__}, not {type(items).__name__}")
+    limit = ARRAY_LIMITS.get(cls)
+    if limit is not None and len(items) > limit:
+        raise ValueError(f"at most {limit} {cls.__name__} items, got {len(items)}")
+    return [build_body(cls, item, {}) for item in items]
+
+
+# -- query values -------------------------------------------------------------------
+
+
+def to_ms(value: datetime | int | float) -> str:
+    """Milliseconds since the epoch, as the query wants them (a naive datetime is UTC).
+
+    Numbers are milliseconds already (negative ones are relative to now, as
+    ``payloadCounts`` reads them) and are rounded to whole milliseconds.
+    """
+    if isinstance(value, bool):
+        raise TypeError("a time must be a datetime or milliseconds, not bool")
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return str((value - _EPOCH) // _MS)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"a time in milliseconds must be finite, got {value}")
+        return str(round(value))
+    raise TypeError(f"a time must be a datetime or milliseconds, not {type(value).__name__}")
+
+
+def to_csv(value: str | Sequence[str]) -> str:
+    """A comma-separated query value from a string or a sequence of strings."""
+    if isinstance(value, str):
+        return value
+    given: object = value  # the annotation is what callers should pass, not a guarantee
+    if not isinstance(given, Sequence) or isinstance(given, bytes | bytearray):
+        raise TypeError(f"expected a str or a sequence of str, not {type(given).__name__}")
+    for item in given:
+        if not isinstance(item, str):
+            raise TypeError(f"expected a sequence of str, found {type(item).__name__}")
+    return ",".join(cast(Sequence[str], given))
+
+
+def _query_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return to_ms(value)
+    if isinstance(value, Sequence) and not isinstance(value, bytes):
+        return to_csv(value)
+    raise TypeError(f"cannot send a {type(value).__name__} as a query value")
+
+
+def query(**pairs: object) -> list[tuple[str, str]]:
+    """Query parameters: snake_case names to camelCase, ``None`` left out.
+
+    ``True``/``False`` become ``"true"``/``"false"``; integral floats are sent
+    without ``.0``; datetimes as milliseconds; sequences comma-separated.
+    """
+    return [
+        (_camel(name), _query_value(value)) for name, value in pairs.items() if value is not None
+    ]
+
+
+# -- the import multipart -----------------------------------------------------------
+
+
+class _LazyFile(io.RawIOBase):
+    """A file on disk that is opened at the first read and closed at its end.
+
+    httpx reads it chunk by chunk (the bundle is streamed, never read whole),
+    seeks it back to 0 for a retry, and learns its size via ``seek(0, 2)``
+    without opening it. Nothing is left open if the request is never sent.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__()
+        self._path = os.fspath(path)
+        self.name = os.path.basename(self._path)
+        self._size = os.stat(self._path).st_size  # a missing file fails here, early
+        self._pos = 0
+        self._file: IO[bytes] | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        if self._file is not None:
+            self._file.seek(self._pos)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        if self._file is None:
+            self._file = open(self._path, "rb")  # noqa: SIM115 - closed at EOF / close()
+            self._file.seek(self._pos)
+        count = self._file.readinto(buffer)  # type: ignore[attr-defined]
+        if not count:
+            self._release()
+            return 0
+        self._pos += count
+        return int(count)
+
+    def _release(self) -> None:
+        if self._file is not None:
+            file, self._file = self._file, None
+            file.close()
+
+    def close(self) -> None:
+        self._release()
+        super().close()
+
+
+def _bundle_field(bundle: object) -> tuple[str, IO[bytes] | bytes, str]:
+    if isinstance(bundle, str | os.PathLike):
+        lazy = _LazyFile(cast("str | os.PathLike[str]", bundle))
+        return (lazy.name, cast(IO[bytes], lazy), _ZIP)
+    if isinstance(bundle, bytes | bytearray | memoryview):
+        return (_DEFAULT_BUNDLE_NAME, bytes(bundle), _ZIP)
+    if isinstance(bundle, io.TextIOBase):
+        raise TypeError("bundle must be opened in binary mode ('rb')")
+    if callable(getattr(bundle, "read", None)):
+        name = getattr(bundle, "name", None)
+        filename = os.path.basename(name) if isinstance(name, str) and name else ""
+        return (filename or _DEFAULT_BUNDLE_NAME, cast(IO[bytes], bundle), _ZIP)
+    raise TypeError(
+        f"bundle must be bytes, a path or a binary file object, not {type(bundle).__name__}"
+    )
+
+
+def import_multipart(bundle: object, email: str | None, options: object) -> _Multipart:
+    """The form of ``POST /applications/{applicationId}/import``.
+
+    - ``bundle``: a path (``str`` / ``os.PathLike``, streamed, sent under the
+      file's name), ``bytes`` (sent as ``bundle.zip``), a binary file object
+      (sent under the base name of its ``name``, else ``bundle.zip``), or None;
+      field ``importBundle``, type ``application/zip``.
+    - ``email``: a text field.
+    - ``options``: an ``ImportIntoApplicationOptions`` (or the older
+      ``ApplicationImportOptions``) or a camelCase mapping, sent as a JSON text
+      field.
+
+    Returns ``(data, files)``; ``files`` is empty without a bundle, and the
+    transport must still send ``multipart/form-data`` then.
+    """
+    data: dict[str, str] = {}
+    files: dict[str, tuple[str, IO[bytes] | bytes, str]] = {}
+    if email is not None:
+        if not isinstance(email, str):
+            raise TypeError(f"email must be a str, not {type(email).__name__}")
+        data["email"] = email
+    if options is not None:
+        body = build_body(ImportIntoApplicationOptions, cast(Any, options), {})
+        data["options"] = json.dumps(body, separators=(",", ":"))
+    if bundle is not None:
+        files[_BUNDLE_FIELD] = _bundle_field(bundle)
+    return data, files

@@ -48,3 +48,6 @@ JOB_POLL_MULTIPLIER: Final = 1.5
 # The server stamps runQueuedAt when the request arrives and clocks differ:
 # a job log is a candidate from this long before the enqueue request was sent.
 JOB_MATCH_SKEW: Final = 5.0
+# Job/import log entries read per request, and job log pages read at most.
+JOB_LOG_PAGE_SIZE: Final = 100
+JOB_LOG_MAX_PAGES: Final = 5

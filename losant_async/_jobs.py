@@ -1,0 +1,607 @@
+"""Following enqueued jobs: ``JobHandle``, ``JobOutcome``, ``JobProgress``.
+
+A 202 answer only carries a ``jobId``. The job itself shows up later as an
+entry of the application's job logs (``GET /applications/{id}/jobLogs``) or,
+for ``import`` and ``applyTemplate``, of its import logs (``GET
+/applications/{id}/importLogs``). This module finds that entry, pins it and
+polls it until it is terminal. How the entry is found is written in the
+README ("How jobs are matched"); the rules live in ``_match``.
+
+Everything runs in the awaiting task: no background task, no thread. Waiting
+is ``anyio.sleep``, so cancelling a wait leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import anyio
+import attrs
+
+from ._constants import (
+    JOB_LOG_MAX_PAGES,
+    JOB_LOG_PAGE_SIZE,
+    JOB_MATCH_SKEW,
+    JOB_POLL_INITIAL,
+    JOB_POLL_MAX,
+    JOB_POLL_MULTIPLIER,
+)
+from ._convert import structure, structure_list, unstructure
+from ._exceptions import JobAmbiguousError, JobFailedError, RateLimitError
+from ._models import ApplicationImportExecution, ApplicationJobLog, ApplicationJobLogs
+from ._transport import _RetryPolicy
+
+if TYPE_CHECKING:
+    from ._transport import _Transport
+
+__all__ = ["JobHandle", "JobOutcome", "JobProgress"]
+
+# Actions whose jobs land in the job logs; their log entry's `name` is the
+# action name (spec/api/application.json, applicationJobLogs).
+_JOB_LOG_ACTIONS: Final = frozenset(
+    {
+        "export",
+        "archiveData",
+        "backfillArchiveData",
+        "fullDataTablesArchive",
+        "fullEventsArchive",
+        "clone",
+    }
+)
+# Actions whose jobs land in the import logs (spec: importLogs).
+_IMPORT_LOG_ACTIONS: Final = frozenset({"import", "applyTemplate"})
+_IMPORT_KIND: Final = "\x00import"  # cannot collide with a job log name
+
+_TERMINAL_STATUSES: Final = frozenset({"completed", "errored", "failed"})
+_FAILED_STATUSES: Final = frozenset({"errored", "failed"})
+_QUEUED: Final = "queued"
+
+# Entries read per request: job logs are paged (newest first) until the page
+# is older than the match window; import logs take `limit` (no paging).
+_LOG_PAGE_SIZE: Final = JOB_LOG_PAGE_SIZE
+_MAX_LOG_PAGES: Final = JOB_LOG_MAX_PAGES
+
+# The import log fields that describe a finished import (the rest are its
+# inputs, or already in JobOutcome: status, times, error).
+_IMPORT_OUTPUT_FIELDS: Final = (
+    "importExecutionId",
+    "importSourceType",
+    "importUrl",
+    "importedFileUrl",
+    "dryRun",
+    "dryRunResults",
+    "validationErrors",
+)
+
+
+def _frozen_mapping(value: Mapping[str, object] | None) -> Mapping[str, object]:
+    return MappingProxyType(dict(value or {}))
+
+
+@attrs.frozen
+class JobProgress:
+    """One observation of a job: its status and, where the log has them, counts.
+
+    ``completed`` and ``total`` come from the job log's ``progress``; import
+    logs carry none, so they stay ``None`` there. Before the job's log entry
+    appears the status is ``"queued"``.
+    """
+
+    status: str
+    completed: float | None = None
+    total: float | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job has finished (``completed``, ``errored`` or ``failed``)."""
+        return self.status in _TERMINAL_STATUSES
+
+    @property
+    def fraction(self) -> float | None:
+        """``completed / total`` in ``[0, 1]``, or ``None`` without both counts."""
+        if self.completed is None or not self.total:
+            return None
+        return max(0.0, min(1.0, self.completed / self.total))
+
+
+@attrs.frozen
+class JobOutcome:
+    """How a job ended.
+
+    Attributes:
+        status: ``"completed"``, ``"errored"`` or ``"failed"``.
+        started_at: ``runStartedAt`` of the log entry, if any.
+        completed_at: ``runCompletedAt`` of the log entry, if any.
+        output: The job log's ``output`` (e.g. ``downloadUrls``), or for an
+            import the import log's result fields (``importExecutionId``,
+            ``importedFileUrl``, ``dryRunResults``, ``validationErrors``, ...),
+            in the API's camelCase names. Read-only; empty when there is none.
+        error: The log entry's error message, if any.
+        log_id: The id of the log entry that was followed.
+    """
+
+    status: str
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    output: Mapping[str, object] = attrs.field(
+        factory=dict, converter=_frozen_mapping, repr=lambda m: repr(dict(m))
+    )
+    error: str | None = None
+    log_id: str | None = None
+
+
+@attrs.frozen
+class _Entry:
+    """A job log or import log entry, reduced to what matching and outcomes need."""
+
+    log_id: str
+    ids: frozenset[str]
+    kind: str
+    application_ids: frozenset[str]
+    queued_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    status: str
+    completed: float | None
+    total: float | None
+    output: Mapping[str, object]
+    error: str | None
+
+    def progress(self) -> JobProgress:
+        return JobProgress(self.status, self.completed, self.total)
+
+    def outcome(self) -> JobOutcome:
+        return JobOutcome(
+            self.status, self.started_at, self.completed_at, self.output, self.error, self.log_id
+        )
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else _as_utc(value)
+
+
+def _ids(*values: str | None) -> frozenset[str]:
+    return frozenset(v for v in values if v)
+
+
+def _job_log_entry(log: ApplicationJobLog) -> _Entry | None:
+    log_id = log.id or log.job_execution_id or log.job_id
+    if not log_id:
+        return None
+    # The application may be named as applicationId, as the resource the job
+    # ran on, or as the owner (schemas/applicationJobLogs.json).
+    apps = {log.application_id}
+    if log.resource_type == "application":
+        apps.add(log.resource_id)
+    if log.owner_type == "application":
+        apps.add(log.owner_id)
+    progress = log.progress
+    error = None
+    if log.error is not None:
+        error = log.error.message or log.error.name
+    status = log.status or (progress.status if progress is not None else None) or _QUEUED
+    return _Entry(
+        log_id=log_id,
+        ids=_ids(log.id, log.job_id, log.job_execution_id),
+        kind=(log.name or "").casefold(),
+        application_ids=_ids(*apps),
+        queued_at=_utc(log.run_queued_at),
+        started_at=_utc(log.run_started_at),
+        completed_at=_utc(log.run_completed_at),
+        status=status,
+        completed=progress.completed if progress is not None else None,
+        total=progress.total if progress is not None else None,
+        output=_frozen_mapping(log.output),
+        error=error,
+    )
+
+
+def _import_log_entry(log: ApplicationImportExecution) -> _Entry | None:
+    log_id = log.id or log.import_execution_id
+    if not log_id:
+        return None
+    wire = unstructure(log)
+    error = None
+    if log.error is not None:
+        error = log.error.message or log.error.name
+    return _Entry(
+        log_id=log_id,
+        ids=_ids(log.id, log.job_id, log.import_execution_id),
+        kind=_IMPORT_KIND,
+        application_ids=_ids(log.application_id),
+        queued_at=_utc(log.run_queued_at),
+        started_at=_utc(log.run_started_at),
+        completed_at=_utc(log.run_completed_at),
+        status=log.status or _QUEUED,
+        completed=None,
+        total=None,
+        output=_frozen_mapping({k: wire[k] for k in _IMPORT_OUTPUT_FIELDS if k in wire}),
+        error=error,
+    )
+
+
+def _kind_of(action: str) -> str:
+    return _IMPORT_KIND if action in _IMPORT_LOG_ACTIONS else action.casefold()
+
+
+def _match(
+    entries: Sequence[_Entry],
+    *,
+    job_id: str,
+    application_id: str,
+    kind: str,
+    since: datetime,
+    until: datetime,
+) -> tuple[list[_Entry], bool]:
+    """The entries that could be the job, and whether they matched by id.
+
+    An entry carrying the enqueued id is certain and wins. Otherwise every
+    entry of the same application and kind queued inside ``[since, until]``
+    is a candidate; the caller raises on more than one, never guesses.
+    """
+    exact = [e for e in entries if job_id in e.ids]
+    if exact:
+        return exact, True
+    candidates = [
+        e
+        for e in entries
+        if e.kind == kind
+        and (not e.application_ids or application_id in e.application_ids)
+        and e.queued_at is not None
+        and since <= e.queued_at <= until
+    ]
+    return candidates, False
+
+
+class _Backoff:
+    """Poll delays: a fixed interval, or JOB_POLL_INITIAL growing to JOB_POLL_MAX.
+
+    The growing delay starts over whenever the job moves, so a progress bar
+    stays lively while a job that sits still costs few requests.
+    """
+
+    def __init__(self, fixed: float | None) -> None:
+        self._fixed = fixed
+        self._delay = JOB_POLL_INITIAL
+
+    def next(self, *, changed: bool) -> float:
+        if self._fixed is not None:
+            return self._fixed
+        if changed:
+            self._delay = JOB_POLL_INITIAL
+        else:
+            self._delay = min(self._delay * JOB_POLL_MULTIPLIER, JOB_POLL_MAX)
+        return self._delay
+
+
+class JobHandle:
+    """A job that an action enqueued (the API answered ``202 Accepted``).
+
+    ``await handle`` waits for the job like ``await handle.wait()``;
+    ``handle.progress()`` yields its progress; ``await handle.status()``
+    polls once. Jobs of ``import`` and ``applyTemplate`` are followed through
+    ``GET /applications/{id}/importLogs``, the others through ``GET
+    /applications/{id}/jobLogs``. How the log entry is matched to the job is
+    described in the README ("How jobs are matched").
+
+    Args:
+        transport: The transport of the application that enqueued the job.
+        application_id: The application's id.
+        action: The API action name (``"export"``, ``"applyTemplate"``,
+            ``"import"``, ``"archiveData"``, ``"backfillArchiveData"``,
+            ``"fullDataTablesArchive"``, ``"fullEventsArchive"``, ``"clone"``).
+        job_id: The ``jobId`` of the 202 answer.
+        enqueued_at: The client's time taken *before* the enqueue request was
+            sent (a naive value is taken as UTC).
+        log_id: The log entry's id, when known: the handle then follows it
+            without matching.
+        poll_interval: A fixed delay between polls instead of the backoff.
+        clock: The clock timeouts are measured on (seconds, monotonic);
+            ``anyio.current_time`` by default.
+        accepted_at: When the 202 answer was received; defaults to now. Give
+            it when re-creating a handle later, or the window stays open up
+            to the moment of re-creation.
+
+    Raises:
+        ValueError: ``action`` is not an action that enqueues jobs.
+    """
+
+    job_id: str
+    action: str
+    application_id: str
+    enqueued_at: datetime
+    accepted_at: datetime
+
+    def __init__(
+        self,
+        transport: _Transport,
+        *,
+        application_id: str,
+        action: str,
+        job_id: str,
+        enqueued_at: datetime,
+        log_id: str | None = None,
+        poll_interval: float | None = None,
+        clock: Callable[[], float] | None = None,
+        accepted_at: datetime | None = None,
+    ) -> None:
+        if action not in _JOB_LOG_ACTIONS and action not in _IMPORT_LOG_ACTIONS:
+            known = ", ".join(sorted(_JOB_LOG_ACTIONS | _IMPORT_LOG_ACTIONS))
+            raise ValueError(f"action must be one of {known}; got {action!r}")
+        self._transport = transport
+        self.application_id = application_id
+        self.action = action
+        self.job_id = job_id
+        self.enqueued_at = _as_utc(enqueued_at)
+        self.accepted_at = _as_utc(accepted_at) if accepted_at else datetime.now(UTC)
+        self._poll_interval = poll_interval
+        self._clock: Callable[[], float] = clock or anyio.current_time
+        self._log_id = log_id
+        self._pinned_by: Literal["user", "id", "window"] | None = "user" if log_id else None
+        self._last: JobProgress | None = None
+
+    def __repr__(self) -> str:
+        status = self._last.status if self._last is not None else None
+        return (
+            f"JobHandle(action={self.action!r}, job_id={self.job_id!r}, "
+            f"status={status!r}, log_id={self._log_id!r})"
+        )
+
+    @property
+    def log_id(self) -> str | None:
+        """The id of the log entry this handle follows, once matched or pinned."""
+        return self._log_id
+
+    @property
+    def _uses_import_logs(self) -> bool:
+        return self.action in _IMPORT_LOG_ACTIONS
+
+    def pin(self, log_id: str) -> None:
+        """Follow the log entry ``log_id`` from now on, without matching.
+
+        This is how a ``JobAmbiguousError`` is resolved: pick the right id
+        from its ``candidates`` (or from the logs) and pin it.
+        """
+        if not isinstance(log_id, str) or not log_id:
+            raise ValueError("log_id must be a non-empty string")
+        self._log_id = log_id
+        self._pinned_by = "user"
+
+    def __await__(self) -> Generator[Any, None, JobOutcome]:
+        return self.wait().__await__()
+
+    async def status(self) -> JobProgress:
+        """Poll once and return the job's current progress.
+
+        Raises:
+            JobAmbiguousError: Two log entries could be this job.
+        """
+        return self._observe(await self._poll())
+
+    # The contract (API.md "Jobs") puts the timeout on wait() itself.
+    async def wait(
+        self,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
+        poll_interval: float | None = None,
+    ) -> JobOutcome:
+        """Poll until the job is terminal and return how it ended.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits as long as it takes.
+            poll_interval: A fixed delay between polls for this wait.
+
+        Raises:
+            JobFailedError: The job ended ``errored`` or ``failed`` (``.outcome``).
+            TimeoutError: The job was not terminal within ``timeout``.
+            JobAmbiguousError: Two log entries could be this job.
+        """
+        outcome: JobOutcome | None = None
+        if timeout is None:
+            outcome = await self._wait(None, None, poll_interval)
+        else:
+            deadline = self._clock() + timeout
+            with anyio.move_on_after(timeout):
+                outcome = await self._wait(deadline, timeout, poll_interval)
+        if outcome is None:
+            raise self._timeout_error(timeout)
+        if outcome.status in _FAILED_STATUSES:
+            raise JobFailedError(outcome)
+        return outcome
+
+    async def progress(self, *, poll_interval: float | None = None) -> AsyncIterator[JobProgress]:
+        """Yield the job's progress each time it changes, ending after the terminal state.
+
+        A failed job ends the iteration with its ``errored`` / ``failed``
+        progress; it does not raise (only ``wait()`` does). To leave the loop
+        early, iterate inside ``contextlib.aclosing(handle.progress())`` so
+        that the generator is closed at once (trio warns otherwise).
+
+        Raises:
+            JobAmbiguousError: Two log entries could be this job.
+        """
+        last: JobProgress | None = None
+        async with contextlib.aclosing(self._watch(poll_interval)) as polls:
+            async for entry in polls:
+                current = self._observe(entry)
+                if current != last:
+                    last = current
+                    yield current
+                if current.is_terminal:
+                    return
+
+    async def _wait(
+        self, deadline: float | None, seconds: float | None, poll_interval: float | None
+    ) -> JobOutcome:
+        async with contextlib.aclosing(self._watch(poll_interval)) as polls:
+            async for entry in polls:
+                progress = self._observe(entry)
+                if entry is not None and progress.is_terminal:
+                    return entry.outcome()
+                if deadline is not None and self._clock() >= deadline:
+                    raise self._timeout_error(seconds)
+        raise AssertionError("unreachable: _watch never ends")  # pragma: no cover
+
+    def _timeout_error(self, timeout: float | None) -> TimeoutError:
+        within = f" within {timeout:g} s" if timeout is not None else ""
+        last = self._last.status if self._last is not None else _QUEUED
+        return TimeoutError(
+            f"{self.action} job {self.job_id} did not finish{within} (last status: {last})"
+        )
+
+    def _observe(self, entry: _Entry | None) -> JobProgress:
+        progress = entry.progress() if entry is not None else JobProgress(_QUEUED)
+        self._last = progress
+        return progress
+
+    async def _watch(self, poll_interval: float | None) -> AsyncGenerator[_Entry | None, None]:
+        """Poll forever, yielding each successful poll; sleep between polls.
+
+        A 429 that the transport's own retries did not get past is waited
+        out here (``Retry-After``, at least the current delay).
+        """
+        backoff = _Backoff(poll_interval if poll_interval is not None else self._poll_interval)
+        previous: JobProgress | None = None
+        delay: float | None = None
+        while True:
+            if delay is not None:
+                await anyio.sleep(delay)
+            try:
+                entry = await self._poll()
+            except RateLimitError as exc:
+                delay = max(backoff.next(changed=False), exc.retry_after or 0.0)
+                continue
+            current = entry.progress() if entry is not None else None
+            delay = backoff.next(changed=current != previous)
+            previous = current
+            yield entry
+
+    # -- one poll -------------------------------------------------------
+
+    def _window(self) -> tuple[datetime, datetime]:
+        skew = timedelta(seconds=JOB_MATCH_SKEW)
+        return self.enqueued_at - skew, self.accepted_at + skew
+
+    def _window_may_grow(self) -> bool:
+        # Until a server clock up to JOB_MATCH_SKEW behind ours could still
+        # stamp a new entry inside the window, a window match is re-checked.
+        skew = timedelta(seconds=JOB_MATCH_SKEW)
+        return datetime.now(UTC) <= self.accepted_at + 2 * skew
+
+    async def _poll(self) -> _Entry | None:
+        """One look at the logs: the job's entry, or ``None`` if not there yet."""
+        pinned = self._log_id
+        if pinned is not None and (self._pinned_by != "window" or not self._window_may_grow()):
+            return await self._fetch_pinned(pinned)
+        entries = await self._fetch_recent()
+        since, until = self._window()
+        found, exact = _match(
+            entries,
+            job_id=self.job_id,
+            application_id=self.application_id,
+            kind=_kind_of(self.action),
+            since=since,
+            until=until,
+        )
+        if pinned is not None:
+            # A window match, re-checked while a rival could still appear.
+            rivals = [e for e in found if e.log_id != pinned]
+            if rivals:
+                raise self._ambiguous([pinned, *(e.log_id for e in rivals)])
+            entry = next((e for e in entries if e.log_id == pinned), None)
+            return entry if entry is not None else await self._fetch_pinned(pinned)
+        if len(found) > 1:
+            raise self._ambiguous([e.log_id for e in found])
+        if not found:
+            return None
+        self._log_id = found[0].log_id
+        self._pinned_by = "id" if exact else "window"
+        return found[0]
+
+    def _ambiguous(self, log_ids: Sequence[str]) -> JobAmbiguousError:
+        candidates = list(dict.fromkeys(log_ids))
+        where = "import logs" if self._uses_import_logs else "job logs"
+        return JobAmbiguousError(
+            f"{len(candidates)} {where} entries could be the {self.action} job "
+            f"{self.job_id} ({', '.join(candidates)}): not guessing. Pin the right one "
+            f"with handle.pin(log_id).",
+            candidates=candidates,
+        )
+
+    async def _fetch_pinned(self, log_id: str) -> _Entry | None:
+        if self._uses_import_logs:
+            # No single-entry endpoint for import logs: find it in the list.
+            entries = await self._fetch_recent()
+            return next((e for e in entries if e.log_id == log_id or log_id in e.ids), None)
+        path = f"/applications/{self.application_id}/jobLogs/{log_id}"
+        response = await self._transport.request("GET", path, retry=_RetryPolicy.SAFE)
+        log = structure(
+            response.json(),
+            ApplicationJobLog,
+            status_code=response.status_code,
+            body=response.content,
+        )
+        return _job_log_entry(log)
+
+    async def _fetch_recent(self) -> list[_Entry]:
+        if self._uses_import_logs:
+            return await self._fetch_import_logs()
+        return await self._fetch_job_logs()
+
+    async def _fetch_import_logs(self) -> list[_Entry]:
+        since, _ = self._window()
+        response = await self._transport.request(
+            "GET",
+            f"/applications/{self.application_id}/importLogs",
+            retry=_RetryPolicy.SAFE,
+            params=[("limit", str(_LOG_PAGE_SIZE)), ("since", str(int(since.timestamp() * 1000)))],
+        )
+        logs = structure_list(
+            response.json(),
+            ApplicationImportExecution,
+            status_code=response.status_code,
+            body=response.content,
+        )
+        return [e for e in map(_import_log_entry, logs) if e is not None]
+
+    async def _fetch_job_logs(self) -> list[_Entry]:
+        since, _ = self._window()
+        entries: list[_Entry] = []
+        for page in range(_MAX_LOG_PAGES):
+            params = [
+                ("sortField", "runQueuedAt"),
+                ("sortDirection", "desc"),
+                ("perPage", str(_LOG_PAGE_SIZE)),
+            ]
+            if page:
+                params.append(("page", str(page)))
+            response = await self._transport.request(
+                "GET",
+                f"/applications/{self.application_id}/jobLogs",
+                retry=_RetryPolicy.SAFE,
+                params=params,
+            )
+            result = structure(
+                response.json(),
+                ApplicationJobLogs,
+                status_code=response.status_code,
+                body=response.content,
+            )
+            logs = result.items or []
+            entries.extend(e for e in map(_job_log_entry, logs) if e is not None)
+            oldest = _utc(logs[-1].run_queued_at) if logs else None
+            # Newest first: once a page reaches back before the window, or is
+            # not full, every candidate has been seen.
+            if len(logs) < _LOG_PAGE_SIZE or oldest is None or oldest < since:
+                break
+        return entries

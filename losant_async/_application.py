@@ -1,0 +1,746 @@
+"""``AsyncApplication``: the 22 actions of the Losant Application resource.
+
+Each method shapes its arguments (``_params``), sends one request through the
+transport and decodes the answer into its model (``_convert``). A ``202
+Accepted`` answer becomes a ``JobHandle``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Final, TypeVar
+
+import anyio
+import httpx
+
+from . import _params
+from ._constants import (
+    DEFAULT_BASE_URL,
+    DEFAULT_KEEP_ALIVE_INTERVAL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ENV_BASE_URL,
+    ENV_TOKEN,
+    STREAM_BACKOFF_INITIAL,
+    STREAM_BACKOFF_MAX,
+)
+from ._convert import structure, structure_list
+from ._exceptions import APIResponseValidationError, ClientClosedError
+from ._jobs import JobHandle
+from ._models import (
+    Application,
+    ApplicationApplyTemplatePatch,
+    ApplicationCloneDryRunResult,
+    ApplicationClonePost,
+    ApplicationCreationByTemplateResult,
+    ApplicationExportPost,
+    ApplicationExportResult,
+    ApplicationGlobal,
+    ApplicationImportExecution,
+    ApplicationImportOptions,
+    ApplicationPatch,
+    ApplicationReadme,
+    ApplicationReadmePatch,
+    ApplicationSearchResultItem,
+    DeviceCounts,
+    ImportIntoApplicationOptions,
+    JobEnqueuedResult,
+    MqttMessage,
+    NotebookMinuteCounts,
+    PayloadCountsBreakdown,
+    PayloadStats,
+    Success,
+)
+from ._sse import MqttStream
+from ._transport import _RetryPolicy, _Transport
+
+if TYPE_CHECKING:
+    from ._transport import _Multipart, _Response
+
+__all__ = ["AsyncApplication"]
+
+_T = TypeVar("_T")
+
+Time = datetime | int | float
+Bundle = bytes | str | os.PathLike[str] | IO[bytes]
+
+_SAFE: Final = _RetryPolicy.SAFE
+# Enqueuing a job or publishing a message twice is not harmless: these are
+# retried only where the server did nothing (API.md "Details": Retries).
+_ENQUEUE: Final = _RetryPolicy.ENQUEUE
+
+# spec/api/application.json, payloadCountsBreakdown: resolution enum.
+_RESOLUTIONS: Final = frozenset({"86400000", "3600000"})
+
+
+def _resolve_settings(token: str | None, base_url: str | None) -> tuple[str | None, str]:
+    """Token and base URL, with the environment as fallback (API.md "Client")."""
+    if token is None:
+        token = os.environ.get(ENV_TOKEN) or None
+    if base_url is None:
+        base_url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+    return token, base_url.rstrip("/")
+
+
+def _check_max_retries(max_retries: int) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+        raise TypeError("max_retries must be an int")
+    if max_retries < 0:
+        raise ValueError("max_retries must be >= 0")
+    return max_retries
+
+
+def _check_bool(name: str, value: object) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+
+
+def _check_positive(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0")
+    return float(value)
+
+
+def _ms(value: Time | None) -> str | None:
+    return None if value is None else _params.to_ms(value)
+
+
+def _csv(value: str | Sequence[str] | None) -> str | None:
+    return None if value is None else _params.to_csv(value)
+
+
+def _encode_message(message: object) -> str:
+    """The MQTT payload as text: str as is, bytes as UTF-8, anything else as JSON."""
+    if isinstance(message, str):
+        return message
+    if isinstance(message, bytes | bytearray):
+        return bytes(message).decode("utf-8")
+    try:
+        return json.dumps(message, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"message is not JSON-serialisable: {exc}") from exc
+
+
+def _open_bundle(bundle: str | os.PathLike[str]) -> IO[bytes]:
+    # Opened here (not read) so that httpx streams it from disk part by part.
+    return open(bundle, "rb")
+
+
+class AsyncApplication:
+    """One Losant application: a method per action of the Application resource.
+
+    Standalone (``AsyncApplication(id, token=...)``) it owns its transport and
+    is closed by ``aclose()`` or ``async with``; handed out by
+    ``AsyncLosant.application(id)`` it shares the client's transport and
+    leaves closing it to the client.
+
+    Bodies are given as their model, as snake_case keyword arguments, or as a
+    mapping in the API's camelCase; mixing them raises ``TypeError``. The
+    query keywords of an action (e.g. ``summary_include`` on ``patch``) are
+    always query parameters: a body field of the same name would have to be
+    given through the model or the mapping.
+    """
+
+    __slots__ = ("_closed", "_id", "_owns_transport", "_path", "_transport")
+
+    _id: str
+    _path: str
+    _transport: _Transport
+    _owns_transport: bool
+    _closed: bool
+
+    def __init__(
+        self,
+        application_id: str,
+        *,
+        token: str | None = None,
+        base_url: str | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        app_id = _params.check_application_id(application_id)
+        token, url = _resolve_settings(token, base_url)
+        transport = _Transport(
+            token=token,
+            base_url=url,
+            timeout=timeout,
+            max_retries=_check_max_retries(max_retries),
+            http_client=http_client,
+        )
+        self._setup(transport, app_id, owns_transport=True)
+
+    @classmethod
+    def _borrowing(cls, transport: _Transport, application_id: str) -> AsyncApplication:
+        """A façade on a client's transport (``AsyncLosant.application``)."""
+        app_id = _params.check_application_id(application_id)
+        self = cls.__new__(cls)
+        self._setup(transport, app_id, owns_transport=False)
+        return self
+
+    def _setup(self, transport: _Transport, app_id: str, *, owns_transport: bool) -> None:
+        self._id = app_id
+        self._path = f"/applications/{app_id}"
+        self._transport = transport
+        self._owns_transport = owns_transport
+        self._closed = False
+
+    @property
+    def application_id(self) -> str:
+        """The 24-hex id of the application."""
+        return self._id
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether this façade (or the client it came from) has been closed."""
+        return self._closed or self._transport.is_closed
+
+    def __repr__(self) -> str:
+        return f"AsyncApplication({self._id!r}, base_url={self._transport.base_url!r})"
+
+    async def __aenter__(self) -> AsyncApplication:
+        if self.is_closed:
+            raise ClientClosedError("this application has been closed")
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections, if this façade owns them. Idempotent."""
+        self._closed = True
+        if self._owns_transport:
+            # Release the pool even when the caller is being cancelled.
+            with anyio.CancelScope(shield=True):
+                await self._transport.aclose()
+
+    # -- plumbing ---------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: _RetryPolicy,
+        params: Sequence[tuple[str, str]] = (),
+        body: object = None,
+        multipart: _Multipart | None = None,
+    ) -> _Response:
+        if self.is_closed:
+            raise ClientClosedError("this application (or its client) has been closed")
+        url = self._path + path
+        if body is not None:
+            return await self._transport.request(method, url, retry=retry, params=params, json=body)
+        if multipart is not None:
+            return await self._transport.request(
+                method, url, retry=retry, params=params, multipart=multipart
+            )
+        return await self._transport.request(method, url, retry=retry, params=params)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        cls: type[_T],
+        *,
+        retry: _RetryPolicy,
+        params: Sequence[tuple[str, str]] = (),
+        body: object = None,
+    ) -> _T:
+        response = await self._request(method, path, retry=retry, params=params, body=body)
+        return self._decode(response, cls)
+
+    def _handle(self, response: _Response, action: str, enqueued_at: datetime) -> JobHandle:
+        """The ``JobHandle`` of a ``202`` answer."""
+        result = structure(
+            response.json(), JobEnqueuedResult, status_code=202, body=response.content
+        )
+        if not result.job_id:
+            raise APIResponseValidationError(
+                "202 Accepted without a jobId",
+                status_code=response.status_code,
+                body_snippet=response.content.decode("utf-8", errors="replace"),
+            )
+        return JobHandle(
+            self._transport,
+            application_id=self._id,
+            action=action,
+            job_id=result.job_id,
+            enqueued_at=enqueued_at,
+        )
+
+    async def _enqueue(
+        self,
+        method: str,
+        path: str,
+        action: str,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        body: object = None,
+        multipart: _Multipart | None = None,
+    ) -> tuple[_Response, JobHandle | None]:
+        """Send a job-enqueuing request; the handle if the answer is 202."""
+        # Taken before sending: the server stamps runQueuedAt on arrival and the
+        # job tracker's time window must start before that (API.md "Jobs").
+        enqueued_at = datetime.now(UTC)
+        response = await self._request(
+            method, path, retry=_ENQUEUE, params=params, body=body, multipart=multipart
+        )
+        if response.status_code == 202:
+            return response, self._handle(response, action, enqueued_at)
+        return response, None
+
+    @staticmethod
+    def _decode(response: _Response, cls: type[_T]) -> _T:
+        return structure(
+            response.json(), cls, status_code=response.status_code, body=response.content
+        )
+
+    def job(
+        self,
+        job_id: str,
+        action: str,
+        *,
+        enqueued_at: datetime | None = None,
+        log_id: str | None = None,
+    ) -> JobHandle:
+        """Re-create the handle of a job enqueued earlier (e.g. by another process).
+
+        Args:
+            job_id: The ``jobId`` of the ``202`` answer.
+            action: The API action that enqueued it (``"export"``, ``"import"``,
+                ``"applyTemplate"``, ``"archiveData"``, ...).
+            enqueued_at: When the enqueue request was sent (naive = UTC). Job
+                logs that do not carry ``job_id`` are matched in a time window
+                around it, so give it; without it, now is used and only
+                entries queued shortly before now can match.
+            log_id: The id of the job's log entry, if known: followed without
+                matching.
+
+        Raises:
+            ValueError: ``action`` does not enqueue jobs.
+        """
+        if not isinstance(job_id, str) or not job_id:
+            raise TypeError("job_id must be a non-empty str")
+        if enqueued_at is None:
+            enqueued_at = datetime.now(UTC)
+        elif not isinstance(enqueued_at, datetime):
+            raise TypeError("enqueued_at must be a datetime")
+        elif enqueued_at.tzinfo is None:
+            enqueued_at = enqueued_at.replace(tzinfo=UTC)
+        return JobHandle(
+            self._transport,
+            application_id=self._id,
+            action=action,
+            job_id=job_id,
+            enqueued_at=enqueued_at,
+            log_id=log_id,
+            # The answer came moments after sending: close the window there,
+            # not at the (much later) moment of re-creation.
+            accepted_at=enqueued_at,
+        )
+
+    # -- the application itself ------------------------------------------------
+
+    async def get(
+        self,
+        *,
+        summary_include: str | Sequence[str] | None = None,
+        summary_exclude: str | Sequence[str] | None = None,
+    ) -> Application:
+        """Retrieve the application.
+
+        Losant action ``get``: ``GET /applications/{applicationId}``.
+
+        ``summary_include`` / ``summary_exclude`` name summary fields (e.g.
+        ``["payloadCount"]``), sent comma-separated.
+        """
+        query = _params.query(
+            summary_exclude=_csv(summary_exclude), summary_include=_csv(summary_include)
+        )
+        return await self._call("GET", "", Application, retry=_SAFE, params=query)
+
+    async def patch(
+        self,
+        body: ApplicationPatch | Mapping[str, object] | None = None,
+        /,
+        *,
+        summary_include: str | Sequence[str] | None = None,
+        summary_exclude: str | Sequence[str] | None = None,
+        **fields: object,
+    ) -> Application:
+        """Update the application.
+
+        Losant action ``patch``: ``PATCH /applications/{applicationId}``.
+
+        The body is an ``ApplicationPatch``, a camelCase mapping, or keyword
+        fields (``name=``, ``description=``, ``endpoint_slug=``, ...).
+        ``summary_include`` / ``summary_exclude`` are query parameters, as in
+        ``get``.
+        """
+        payload = _params.build_body(ApplicationPatch, body, fields)
+        query = _params.query(
+            summary_exclude=_csv(summary_exclude), summary_include=_csv(summary_include)
+        )
+        return await self._call("PATCH", "", Application, retry=_SAFE, params=query, body=payload)
+
+    async def delete(self) -> Success:
+        """Delete the application.
+
+        Losant action ``delete``: ``DELETE /applications/{applicationId}``.
+        """
+        return await self._call("DELETE", "", Success, retry=_SAFE)
+
+    async def globals(
+        self, items: Sequence[ApplicationGlobal | Mapping[str, object]]
+    ) -> Application:
+        """Set application globals.
+
+        Losant action ``globals``: ``PATCH /applications/{applicationId}/globals``.
+
+        ``items`` are ``ApplicationGlobal`` models or camelCase mappings
+        (``{"key": "k", "json": "\\"v\\""}``); ``json=None`` sends JSON
+        ``null``, which removes the key.
+        """
+        if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
+            raise TypeError("items must be a sequence of ApplicationGlobal or mappings")
+        payload = _params.build_list_body(ApplicationGlobal, items)
+        return await self._call("PATCH", "/globals", Application, retry=_SAFE, body=payload)
+
+    async def readme(self) -> ApplicationReadme:
+        """Retrieve the readme.
+
+        Losant action ``readme``: ``GET /applications/{applicationId}/readme``.
+        """
+        return await self._call("GET", "/readme", ApplicationReadme, retry=_SAFE)
+
+    async def readme_patch(self, content: str) -> ApplicationReadme:
+        """Replace the readme.
+
+        Losant action ``readmePatch``: ``PATCH /applications/{applicationId}/readme``.
+        """
+        payload = _params.build_body(ApplicationReadmePatch, None, {"content": content})
+        return await self._call("PATCH", "/readme", ApplicationReadme, retry=_SAFE, body=payload)
+
+    async def search(self, filter: str) -> list[ApplicationSearchResultItem]:
+        """Search resources by partial name.
+
+        Losant action ``search``: ``GET /applications/{applicationId}/search``.
+        """
+        if not isinstance(filter, str):
+            raise TypeError(f"filter must be a str, not {type(filter).__name__}")
+        if not filter:
+            raise ValueError("filter must not be empty")
+        response = await self._request(
+            "GET", "/search", retry=_SAFE, params=_params.query(filter=filter)
+        )
+        return structure_list(
+            response.json(),
+            ApplicationSearchResultItem,
+            status_code=response.status_code,
+            body=response.content,
+        )
+
+    # -- counts -----------------------------------------------------------------
+
+    async def device_counts(
+        self, *, start: Time | None = None, end: Time | None = None
+    ) -> DeviceCounts:
+        """Device counts by day.
+
+        Losant action ``deviceCounts``: ``GET /applications/{applicationId}/deviceCounts``.
+
+        ``start`` / ``end`` are datetimes or ms since the epoch.
+        """
+        query = _params.query(start=_ms(start), end=_ms(end))
+        return await self._call("GET", "/deviceCounts", DeviceCounts, retry=_SAFE, params=query)
+
+    async def notebook_minute_counts(
+        self, *, start: Time | None = None, end: Time | None = None
+    ) -> NotebookMinuteCounts:
+        """Notebook minutes by day.
+
+        Losant action ``notebookMinuteCounts``: ``GET /applications/{id}/notebookMinuteCounts``.
+        """
+        query = _params.query(start=_ms(start), end=_ms(end))
+        return await self._call(
+            "GET", "/notebookMinuteCounts", NotebookMinuteCounts, retry=_SAFE, params=query
+        )
+
+    async def payload_counts(
+        self,
+        *,
+        start: Time | None = None,
+        end: Time | None = None,
+        as_bytes: bool | None = None,
+    ) -> PayloadStats:
+        """Payload counts by type.
+
+        Losant action ``payloadCounts``: ``GET /applications/{applicationId}/payloadCounts``.
+
+        Losant's defaults: the last 30 days, counts rather than bytes.
+        """
+        _check_bool("as_bytes", as_bytes)
+        query = _params.query(start=_ms(start), end=_ms(end), as_bytes=as_bytes)
+        return await self._call("GET", "/payloadCounts", PayloadStats, retry=_SAFE, params=query)
+
+    async def payload_counts_breakdown(
+        self,
+        *,
+        start: Time | None = None,
+        end: Time | None = None,
+        resolution: int | str | None = None,
+        as_bytes: bool | None = None,
+        include_non_billable: bool | None = None,
+    ) -> PayloadCountsBreakdown:
+        """Payload counts over time.
+
+        Losant action ``payloadCountsBreakdown``: ``GET /applications/{id}/payloadCountsBreakdown``.
+
+        ``resolution`` is ``86400000`` (a day, Losant's default) or ``3600000``
+        (an hour), in ms.
+        """
+        res: str | None = None
+        if resolution is not None:
+            if isinstance(resolution, bool) or not isinstance(resolution, int | str):
+                raise TypeError("resolution must be an int or str")
+            res = str(resolution)
+            if res not in _RESOLUTIONS:
+                raise ValueError(f"resolution must be 86400000 or 3600000, not {resolution!r}")
+        _check_bool("as_bytes", as_bytes)
+        _check_bool("include_non_billable", include_non_billable)
+        query = _params.query(
+            start=_ms(start),
+            end=_ms(end),
+            resolution=res,
+            as_bytes=as_bytes,
+            include_non_billable=include_non_billable,
+        )
+        return await self._call(
+            "GET", "/payloadCountsBreakdown", PayloadCountsBreakdown, retry=_SAFE, params=query
+        )
+
+    async def import_logs(
+        self, *, limit: int | None = None, since: Time | None = None
+    ) -> list[ApplicationImportExecution]:
+        """Recent imports, newest first.
+
+        Losant action ``importLogs``: ``GET /applications/{applicationId}/importLogs``.
+
+        Losant returns one entry unless ``limit`` says otherwise.
+        """
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int):
+                raise TypeError("limit must be an int")
+            if limit < 1:
+                raise ValueError("limit must be >= 1")
+        query = _params.query(limit=None if limit is None else str(limit), since=_ms(since))
+        response = await self._request("GET", "/importLogs", retry=_SAFE, params=query)
+        return structure_list(
+            response.json(),
+            ApplicationImportExecution,
+            status_code=response.status_code,
+            body=response.content,
+        )
+
+    # -- jobs -------------------------------------------------------------------
+
+    async def apply_template(
+        self,
+        body: ApplicationApplyTemplatePatch | Mapping[str, object] | None = None,
+        /,
+        **fields: object,
+    ) -> Application | JobHandle:
+        """Add a template's resources.
+
+        Losant action ``applyTemplate``: ``PATCH /applications/{applicationId}/applyTemplate``.
+
+        ``template_id`` is required. Returns the updated ``Application``, or a
+        ``JobHandle`` when Losant enqueues the import (202).
+        """
+        payload = _params.build_body(ApplicationApplyTemplatePatch, body, fields)
+        response, handle = await self._enqueue(
+            "PATCH", "/applyTemplate", "applyTemplate", body=payload
+        )
+        return handle if handle is not None else self._decode(response, Application)
+
+    async def clone(
+        self,
+        body: ApplicationClonePost | Mapping[str, object] | None = None,
+        /,
+        **fields: object,
+    ) -> ApplicationCloneDryRunResult | ApplicationCreationByTemplateResult | JobHandle:
+        """Copy the application into a new one.
+
+        Losant action ``clone``: ``POST /applications/{applicationId}/clone``.
+
+        Without options the body is ``{}``. Returns an
+        ``ApplicationCloneDryRunResult`` (200, ``dry_run=True``), an
+        ``ApplicationCreationByTemplateResult`` (201), or a ``JobHandle`` (202).
+        A 422 (too many validation errors) raises ``UnprocessableEntityError``.
+        """
+        payload = _params.build_body(ApplicationClonePost, body, fields)
+        response, handle = await self._enqueue("POST", "/clone", "clone", body=payload)
+        if handle is not None:
+            return handle
+        if response.status_code == 201:
+            return self._decode(response, ApplicationCreationByTemplateResult)
+        return self._decode(response, ApplicationCloneDryRunResult)
+
+    async def export(
+        self,
+        body: ApplicationExportPost | Mapping[str, object] | None = None,
+        /,
+        **fields: object,
+    ) -> ApplicationExportResult | JobHandle:
+        """Export the application.
+
+        Losant action ``export``: ``POST /applications/{applicationId}/export``.
+
+        Without options the body is ``{}``. Returns the
+        ``ApplicationExportResult`` (200), or a ``JobHandle`` (202).
+        """
+        payload = _params.build_body(ApplicationExportPost, body, fields)
+        response, handle = await self._enqueue("POST", "/export", "export", body=payload)
+        if handle is not None:
+            return handle
+        return self._decode(response, ApplicationExportResult)
+
+    async def import_(
+        self,
+        bundle: Bundle | None = None,
+        *,
+        email: str | None = None,
+        options: ImportIntoApplicationOptions
+        | ApplicationImportOptions
+        | Mapping[str, object]
+        | None = None,
+    ) -> Application | JobHandle:
+        """Import resources.
+
+        Losant action ``import``: ``POST /applications/{applicationId}/import`` (multipart).
+
+        ``bundle`` is the zip as ``bytes`` (sent as ``bundle.zip``), a path
+        (streamed from disk, sent under its file name) or a binary file object.
+        Returns the updated ``Application``, or a ``JobHandle`` (202).
+        """
+        with contextlib.ExitStack() as stack:
+            if isinstance(bundle, str | os.PathLike):
+                bundle = stack.enter_context(await anyio.to_thread.run_sync(_open_bundle, bundle))
+            multipart = _params.import_multipart(bundle, email, options)
+            response, handle = await self._enqueue("POST", "/import", "import", multipart=multipart)
+        return handle if handle is not None else self._decode(response, Application)
+
+    async def archive_data(self, date: Time) -> JobHandle:
+        """Archive one day of device data.
+
+        Losant action ``archiveData``: ``GET /applications/{applicationId}/archiveData``.
+
+        ``date`` (datetime or ms) must lie in the archive window: older than
+        31 days, newer than the organization's data TTL.
+        """
+        query = _params.query(date=_params.to_ms(date))
+        return await self._job("/archiveData", "archiveData", query)
+
+    async def backfill_archive_data(self) -> JobHandle:
+        """Backfill all current data to the archive.
+
+        Losant action ``backfillArchiveData``: ``GET /applications/{id}/backfillArchiveData``.
+        """
+        return await self._job("/backfillArchiveData", "backfillArchiveData")
+
+    async def full_data_tables_archive(self) -> JobHandle:
+        """Archive every data table.
+
+        Losant action ``fullDataTablesArchive``: ``GET /applications/{id}/fullDataTablesArchive``.
+        """
+        return await self._job("/fullDataTablesArchive", "fullDataTablesArchive")
+
+    async def full_events_archive(self) -> JobHandle:
+        """Archive every event.
+
+        Losant action ``fullEventsArchive``: ``GET /applications/{id}/fullEventsArchive``.
+        """
+        return await self._job("/fullEventsArchive", "fullEventsArchive")
+
+    async def _job(
+        self, path: str, action: str, query: Sequence[tuple[str, str]] = ()
+    ) -> JobHandle:
+        response, handle = await self._enqueue("GET", path, action, params=query)
+        if handle is None:
+            raise APIResponseValidationError(
+                f"{action} answered {response.status_code}, not 202 Accepted",
+                status_code=response.status_code,
+                body_snippet=response.content.decode("utf-8", errors="replace"),
+            )
+        return handle
+
+    # -- MQTT -------------------------------------------------------------------
+
+    async def mqtt_publish_message(self, topic: str, message: object) -> Success:
+        """Publish to an MQTT topic.
+
+        Losant action ``mqttPublishMessage``: ``POST /applications/{id}/mqttPublishMessage``.
+
+        ``message`` is sent as is when a ``str``, decoded as UTF-8 when
+        ``bytes``, and otherwise JSON-encoded (compact) to a string, so
+        ``{"temp": 21}`` arrives as ``'{"temp":21}'``.
+        """
+        if not isinstance(topic, str):
+            raise TypeError(f"topic must be a str, not {type(topic).__name__}")
+        payload = _params.build_body(
+            MqttMessage, None, {"topic": topic, "message": _encode_message(message)}
+        )
+        return await self._call(
+            "POST", "/mqttPublishMessage", Success, retry=_ENQUEUE, body=payload
+        )
+
+    def mqtt_subscription_stream(
+        self,
+        topic: str,
+        *,
+        keep_alive_interval: float = DEFAULT_KEEP_ALIVE_INTERVAL,
+        reconnect: bool = True,
+        max_reconnects: int | None = None,
+        backoff_initial: float = STREAM_BACKOFF_INITIAL,
+        backoff_max: float = STREAM_BACKOFF_MAX,
+    ) -> MqttStream:
+        """Subscribe to an MQTT topic over SSE.
+
+        Losant action ``mqttSubscriptionStream``: ``GET /applications/{id}/mqttSubscriptionStream``.
+
+        Not awaited: use it as ``async with app.mqtt_subscription_stream(t) as
+        s: async for msg in s: ...``. The connection opens on entering the
+        block. ``topic`` may hold MQTT wildcards (``+``, ``#``).
+        """
+        if not isinstance(topic, str):
+            raise TypeError(f"topic must be a str, not {type(topic).__name__}")
+        if not topic:
+            raise ValueError("topic must not be empty")
+        _check_positive("keep_alive_interval", keep_alive_interval)
+        _check_bool("reconnect", reconnect)
+        if max_reconnects is not None:
+            if isinstance(max_reconnects, bool) or not isinstance(max_reconnects, int):
+                raise TypeError("max_reconnects must be an int or None")
+            if max_reconnects < 0:
+                raise ValueError("max_reconnects must be >= 0")
+        _check_positive("backoff_initial", backoff_initial)
+        _check_positive("backoff_max", backoff_max)
+        if self.is_closed:
+            raise ClientClosedError("this application (or its client) has been closed")
+        return MqttStream(
+            self._transport,
+            self._path + "/mqttSubscriptionStream",
+            topic=topic,
+            keep_alive_interval=keep_alive_interval,
+            reconnect=reconnect,
+            max_reconnects=max_reconnects,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+        )

@@ -55,7 +55,7 @@ from ._models import (
     PayloadStats,
     Success,
 )
-from ._sse import MqttStream
+from ._sse import MqttStream, MqttStreamGroup
 from ._transport import _RetryPolicy, _Transport
 
 if TYPE_CHECKING:
@@ -743,4 +743,40 @@ class AsyncApplication:
             max_reconnects=max_reconnects,
             backoff_initial=backoff_initial,
             backoff_max=backoff_max,
+        )
+
+    def mqtt_subscription_streams(
+        self,
+        topics: Sequence[str],
+        *,
+        keep_alive_interval: float = DEFAULT_KEEP_ALIVE_INTERVAL,
+        reconnect: bool = True,
+        max_reconnects: int | None = None,
+        backoff_initial: float = STREAM_BACKOFF_INITIAL,
+        backoff_max: float = STREAM_BACKOFF_MAX,
+    ) -> MqttStreamGroup:
+        """Follow several MQTT topics as one async iterator.
+
+        One ``mqttSubscriptionStream`` connection per topic, each with its own
+        reconnection (arguments as for ``mqtt_subscription_stream``); messages
+        arrive interleaved, in order within each topic. Use it as ``async with
+        app.mqtt_subscription_streams([t1, t2]) as group: async for msg in
+        group: ...``.
+        """
+        if isinstance(topics, str) or not isinstance(topics, Sequence):
+            raise TypeError("topics must be a sequence of str, not a single str")
+        if not topics:
+            raise ValueError("topics must not be empty")
+        return MqttStreamGroup(
+            [
+                self.mqtt_subscription_stream(
+                    topic,
+                    keep_alive_interval=keep_alive_interval,
+                    reconnect=reconnect,
+                    max_reconnects=max_reconnects,
+                    backoff_initial=backoff_initial,
+                    backoff_max=backoff_max,
+                )
+                for topic in topics
+            ]
         )

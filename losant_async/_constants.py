@@ -40,6 +40,12 @@ KEEP_ALIVE_MISSES: Final = 3
 MIN_SILENCE_TIMEOUT: Final = 1.0
 STREAM_BACKOFF_INITIAL: Final = 0.5
 STREAM_BACKOFF_MAX: Final = 30.0
+# Messages an MqttStreamGroup reads ahead of its consumer, across its streams.
+STREAM_GROUP_BUFFER: Final = 64
+# Reads (and seconds) allowed to run a closed SSE body iterator to its end:
+# httpx/httpcore on trio warn when nested body generators are dropped half-read.
+STREAM_FINISH_READS: Final = 64
+STREAM_FINISH_TIMEOUT: Final = 0.25
 
 # Jobs.
 JOB_POLL_INITIAL: Final = 0.5

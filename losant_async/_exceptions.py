@@ -156,7 +156,7 @@ class APIStatusError(APIError):
         message: str,
         *,
         status_code: int,
-        type: str | None = None,  # noqa: A002 - the API's own name
+        type: str | None = None,
         body: object = None,
         request_id: str | None = None,
     ) -> None:
@@ -231,7 +231,7 @@ class RateLimitError(APIStatusError):
         message: str,
         *,
         status_code: int,
-        type: str | None = None,  # noqa: A002
+        type: str | None = None,
         body: object = None,
         request_id: str | None = None,
         retry_after: float | None = None,

@@ -394,11 +394,11 @@ async def archive(
         return await _job_result(cfg, result, wait=wait, deadline=deadline, label=f"archive {kind}")
 
 
-async def emulator(cfg: Config, *, job_duration: float | None) -> int:
+async def emulator(cfg: Config, *, job_duration: float | None, port: int = 0) -> int:
     """``emulator``: serve the local Losant until Ctrl-C."""
     from losant_async.testing import LocalLosant
 
-    with LocalLosant().run_in_thread() as server:
+    with LocalLosant(port=port).run_in_thread() as server:
         if job_duration is not None:
             server.job_duration = job_duration
         app_id = server.create_application(name="Emulator application")

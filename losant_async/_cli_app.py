@@ -357,9 +357,16 @@ def archive(cfg: Config, wait: bool, timeout: float | None, kind: str, date: str
     metavar="SECONDS",
     help="How long each job runs.",
 )
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1 to serve on (0: any free port).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as one JSON line.")
 @click.pass_context
-def emulator(ctx: click.Context, job_duration: float | None, as_json: bool) -> int:
+def emulator(ctx: click.Context, job_duration: float | None, port: int, as_json: bool) -> int:
     """Serve the local Losant on 127.0.0.1 until Ctrl-C.
 
     Prints LOSANT_API_URL, LOSANT_API_TOKEN and LOSANT_APPLICATION_ID lines
@@ -368,7 +375,7 @@ def emulator(ctx: click.Context, job_duration: float | None, as_json: bool) -> i
     from . import _cli_actions as act
 
     cfg = Config(backend=str(ctx.find_root().obj or "asyncio"), as_json=as_json)
-    return _run(cfg, act.emulator, job_duration=job_duration)
+    return _run(cfg, act.emulator, job_duration=job_duration, port=port)
 
 
 @cli.command()

@@ -47,6 +47,7 @@ class LocalLosant:
             clients reconnecting with `Last-Event-ID`.
         check_responses: validate every JSON answer against its schema and
             answer 500 `LocalLosantBug` if one does not match.
+        port: the 127.0.0.1 port to listen on; 0 (the default) picks a free one.
     """
 
     def __init__(
@@ -56,7 +57,11 @@ class LocalLosant:
         keep_alive_interval: float = 2.0,
         replay_buffer: int = 100,
         check_responses: bool = True,
+        port: int = 0,
     ) -> None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an int in 0..65535, not {port!r}")
+        self._bind_port = port
         self.job_duration = job_duration
         self.faults = Faults()
         self._state = State()
@@ -163,7 +168,7 @@ class LocalLosant:
         self._exit_stack.callback(sock.close)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", 0))
+            sock.bind(("127.0.0.1", self._bind_port))
             self._port = sock.getsockname()[1]
             config = uvicorn.Config(
                 self._api.app(),

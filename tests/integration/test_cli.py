@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -487,6 +488,26 @@ def test_emulator_prints_shell_lines(popen_cleanup: list[subprocess.Popen[str]])
     ]
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=15)
+
+
+def test_emulator_serves_on_the_port_asked(
+    popen_cleanup: list[subprocess.Popen[str]],
+) -> None:
+    """`emulator --port N` serves on 127.0.0.1:N."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = _popen(["emulator", "--json", "--port", str(port)], _env())
+    popen_cleanup.append(proc)
+    assert proc.stdout is not None
+    settings = json.loads(proc.stdout.readline())
+    assert settings["LOSANT_API_URL"] == f"http://127.0.0.1:{port}"
+    data = cli_json("get", env=_env(settings))
+    assert isinstance(data, dict)
+    assert data["id"] == settings["LOSANT_APPLICATION_ID"]
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=15)
+    assert proc.returncode == 130
 
 
 @pytest.mark.slow

@@ -1,0 +1,67 @@
+"""The default HTTP transport: lean HTTP/1.1 keep-alive, with httpx's own as fallback.
+
+``_default_transport`` picks: this package's ``Http11Transport`` for plain
+HTTP/1.1 over TCP or TLS, ``httpx.AsyncHTTPTransport`` for whatever it does
+not do (proxies, HTTP/2, Unix sockets, client certificates, a bound local
+address).
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+
+from ._transport import DEFAULT_KEEPALIVE_EXPIRY, DEFAULT_MAX_CONNECTIONS, Http11Transport
+
+__all__ = ["Http11Transport", "_default_transport"]
+
+
+def _default_transport(
+    *,
+    verify: ssl.SSLContext | bool = True,
+    http2: bool = False,
+    proxy: httpx.Proxy | httpx.URL | str | None = None,
+    uds: str | None = None,
+    local_address: str | None = None,
+    cert: tuple[str, str] | str | None = None,
+    limits: httpx.Limits | None = None,
+    max_body_size: int | None = None,
+) -> httpx.AsyncBaseTransport:
+    """The fastest transport that can honour these options."""
+    if http2 or proxy is not None or uds is not None or local_address is not None or cert:
+        kwargs: dict[str, object] = {}
+        if cert:
+            # httpx 0.28 takes a client certificate only inside an SSLContext.
+            ctx = (
+                verify
+                if isinstance(verify, ssl.SSLContext)
+                else httpx.create_ssl_context(verify=verify)
+            )
+            if isinstance(cert, str):
+                ctx.load_cert_chain(cert)
+            else:
+                ctx.load_cert_chain(*cert)
+            verify = ctx
+        if limits is not None:
+            kwargs["limits"] = limits
+        return httpx.AsyncHTTPTransport(
+            verify=verify,
+            http1=True,
+            http2=http2,
+            proxy=proxy,
+            uds=uds,
+            local_address=local_address,
+            **kwargs,  # type: ignore[arg-type]
+        )
+    max_connections = DEFAULT_MAX_CONNECTIONS
+    expiry: float | None = DEFAULT_KEEPALIVE_EXPIRY
+    if limits is not None:
+        max_connections = limits.max_connections or max_connections
+        expiry = limits.keepalive_expiry
+    return Http11Transport(
+        verify=verify,
+        max_connections=max_connections,
+        keepalive_expiry=expiry,
+        max_body_size=max_body_size,
+    )

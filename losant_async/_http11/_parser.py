@@ -1,0 +1,403 @@
+"""An I/O-free HTTP/1.1 response parser and request serializer.
+
+The grammar follows h11 (``h11/_abnf.py``, ``h11/_readers.py``) so that both
+accept and reject the same responses; ``tests/unit/test_http11.py`` fuzzes
+the two against each other. It is written out here rather than driven through
+``h11.Connection`` because the event machinery costs more per request than the
+whole parse below. Body readers hand up one block per network read: chunked
+bodies are de-chunked and the pieces of one read joined.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import httpx
+
+# RFC 9110 5.6.2 / 5.5 as h11 spells them.
+_TOKEN: Final = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
+_FIELD_VCHAR: Final = rb"[^\x00\s]"
+_FIELD_CONTENT: Final = _FIELD_VCHAR + rb"+(?:[ \t]+" + _FIELD_VCHAR + rb"+)*"
+_HEADER_RE: Final = re.compile(rb"(" + _TOKEN + rb"):[ \t]*((?:" + _FIELD_CONTENT + rb")?)[ \t]*")
+# Servers that leave out the reason phrase are common enough to accept.
+_STATUS_RE: Final = re.compile(
+    rb"HTTP/([0-9]\.[0-9]) ([0-9]{3})(?: ((?:[ \t]|" + _FIELD_VCHAR + rb")*))?"
+)
+# Trailing whitespace after the size is tolerated, as h11 does, for servers in the wild.
+_CHUNK_RE: Final = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;.*)?[ \t]*\r\n")
+_BLANK_RE: Final = re.compile(rb"\n\r?\n")
+_DIGITS_RE: Final = re.compile(rb"[0-9]+")
+_FOLD_RE: Final = re.compile(rb"[ \t]+")
+_CONTENT_LENGTH_MAX_DIGITS: Final = 20
+
+MAX_HEADER_BYTES: Final = 64 * 1024
+MAX_LINE_BYTES: Final = 16 * 1024
+MAX_HEADERS: Final = 256
+
+Headers = list[tuple[bytes, bytes]]
+
+
+def _error(message: str) -> httpx.RemoteProtocolError:
+    return httpx.RemoteProtocolError(message)
+
+
+class Head:
+    """A parsed status line and header block, with its body framing."""
+
+    __slots__ = (
+        "ambiguous",
+        "chunked",
+        "content_length",
+        "headers",
+        "http_version",
+        "keep_alive",
+        "reason",
+        "status",
+    )
+
+    def __init__(
+        self,
+        status: int,
+        reason: bytes,
+        http_version: bytes,
+        headers: Headers,
+        content_length: int | None,
+        chunked: bool,
+        keep_alive: bool,
+        ambiguous: bool = False,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.http_version = http_version
+        self.headers = headers
+        self.content_length = content_length
+        self.chunked = chunked
+        # What h11 would decide; ``reusable`` adds our own refusal below.
+        self.keep_alive = keep_alive
+        # Both Transfer-Encoding and Content-Length: smells of request smuggling.
+        self.ambiguous = ambiguous
+
+    @property
+    def reusable(self) -> bool:
+        """Whether the connection may carry another request after this response."""
+        return self.keep_alive and not self.ambiguous
+
+
+def _split_lines(block: bytes) -> list[bytes]:
+    """Lines of a block that ends in a blank line, without their terminators."""
+    lines = block.split(b"\n")
+    del lines[-2:]
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+
+
+def _unfold(lines: list[bytes]) -> list[bytes]:
+    """Join obsolete line folding (RFC 9112 5.2) with one space, as h11 does."""
+    out: list[bytes] = []
+    for line in lines:
+        fold = _FOLD_RE.match(line)
+        if fold is None:
+            out.append(line)
+        elif not out:
+            raise _error("continuation line at start of headers")
+        else:
+            out[-1] = out[-1] + b" " + line[fold.end() :]
+    return out
+
+
+def parse_fields(lines: list[bytes], max_headers: int) -> Headers:
+    """Validate header (or trailer) lines into ``(name, value)`` pairs."""
+    if len(lines) > max_headers:
+        raise _error("too many header fields")
+    for line in lines:
+        if line[:1] in (b" ", b"\t"):
+            lines = _unfold(lines)
+            break
+    fields: Headers = []
+    match = _HEADER_RE.fullmatch
+    for line in lines:
+        m = match(line)
+        if m is None:
+            raise _error(f"illegal header line: {line[:80]!r}")
+        fields.append((m[1], m[2]))
+    return fields
+
+
+def _find_blank(buf: bytes, max_bytes: int) -> int:
+    """The end of the first blank line in ``buf``, or -1 while more is needed."""
+    m = _BLANK_RE.search(buf, 0, max_bytes + 2)
+    if m is None:
+        if len(buf) > max_bytes:
+            raise _error("response header block too large")
+        return -1
+    return m.end()
+
+
+def parse_head(
+    buf: bytes,
+    method: bytes,
+    *,
+    max_header_bytes: int = MAX_HEADER_BYTES,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    max_headers: int = MAX_HEADERS,
+) -> tuple[Head, int] | None:
+    """Parse a final response head at the start of ``buf``.
+
+    Returns the head and the number of bytes it used (1xx interim responses
+    before it included), or ``None`` when ``buf`` holds no complete head yet.
+    """
+    start = 0
+    while True:
+        if len(buf) > start and buf[start] < 0x21:
+            # h11 rejects a leading blank or control byte at once (a stray CRLF,
+            # or a TLS record sent to a plain-text port).
+            raise _error("illegal status line")
+        end = _find_blank(buf[start:] if start else buf, max_header_bytes)
+        if end < 0:
+            return None
+        block = buf[start : start + end]
+        lines = _split_lines(block)
+        for line in lines:
+            if len(line) > max_line_bytes:
+                raise _error("header line too long")
+        m = _STATUS_RE.fullmatch(lines[0])
+        if m is None:
+            raise _error(f"illegal status line: {lines[0][:80]!r}")
+        status = int(m[2])
+        fields = parse_fields(lines[1:], max_headers)
+        start += end
+        if status >= 200:
+            break
+        if status < 100 or status == 101:
+            # No upgrade is ever requested, so a 101 cannot be followed.
+            raise _error(f"unexpected status {status}")
+        _frame(fields, status, method, m[1])
+    head = _frame(fields, status, method, m[1])
+    head.reason = m[3] or b""
+    return head, start
+
+
+def _frame(fields: Headers, status: int, method: bytes, version: bytes) -> Head:
+    """Normalise Content-Length / Transfer-Encoding and pick the body framing (RFC 9112 6.3)."""
+    content_length: bytes | None = None
+    chunked = False
+    close = version < b"1.1"
+    headers: Headers = []
+    for name, value in fields:
+        lower = name.lower()
+        if lower == b"content-length":
+            values = {v.strip() for v in value.split(b",")}
+            if len(values) != 1:
+                raise _error("conflicting Content-Length headers")
+            value = values.pop()
+            if _DIGITS_RE.fullmatch(value) is None or len(value) > _CONTENT_LENGTH_MAX_DIGITS:
+                raise _error("bad Content-Length")
+            if content_length is None:
+                content_length = value
+            elif content_length != value:
+                raise _error("conflicting Content-Length headers")
+            else:
+                continue
+        elif lower == b"transfer-encoding":
+            if chunked:
+                raise _error("multiple Transfer-Encoding headers")
+            value = value.lower()
+            if value != b"chunked":
+                raise _error("only Transfer-Encoding: chunked is supported")
+            chunked = True
+        elif lower == b"connection" and b"close" in [v.strip().lower() for v in value.split(b",")]:
+            close = True
+        headers.append((name, value))
+    length: int | None
+    ambiguous = False
+    if status in (204, 304) or method == b"HEAD" or (method == b"CONNECT" and status < 300):
+        length, chunked = 0, False
+    elif chunked:
+        # Transfer-Encoding wins over Content-Length; both at once smells of
+        # request smuggling (RFC 9112 6.3), so the connection is not reused.
+        length = None
+        ambiguous = content_length is not None
+    elif content_length is not None:
+        length = int(content_length)
+    else:
+        length, close = None, True
+    return Head(status, b"", version, headers, length, chunked, not close, ambiguous)
+
+
+class BodyReader:
+    """Frames one response body: Content-Length, chunked, or read to EOF.
+
+    ``feed`` takes the bytes of one network read and returns the body bytes
+    in them (de-chunked); ``done`` turns true at the end of the message, and
+    ``trailing`` holds any bytes the server sent past it.
+    """
+
+    __slots__ = (
+        "_crlf",
+        "_left",
+        "_line",
+        "_max_headers",
+        "_max_line",
+        "_state",
+        "done",
+        "received",
+        "trailing",
+    )
+
+    def __init__(
+        self, head: Head, *, max_line_bytes: int = MAX_LINE_BYTES, max_headers: int = MAX_HEADERS
+    ) -> None:
+        self.done = False
+        self.trailing = b""
+        self.received = 0
+        self._line = b""
+        self._crlf = b""
+        self._max_line = max_line_bytes
+        self._max_headers = max_headers
+        if head.chunked:
+            self._state = _SIZE
+            self._left = 0
+        elif head.content_length is not None:
+            self._state = _LENGTH
+            self._left = head.content_length
+            self.done = self._left == 0
+        else:
+            self._state = _EOF
+            self._left = 0
+
+    def feed(self, data: bytes) -> bytes:
+        """Take one network read; return the body bytes it carried."""
+        if self.done:
+            self.trailing += data
+            return b""
+        state = self._state
+        if state == _LENGTH:
+            left = self._left
+            if len(data) >= left:
+                self.done = True
+                self.trailing = data[left:]
+                data = data[:left] if len(data) > left else data
+            self._left = left - len(data)
+        elif state != _EOF:
+            data = self._feed_chunked(data)
+        self.received += len(data)
+        return data
+
+    def feed_eof(self) -> None:
+        """The peer closed: fine for a read-to-EOF body, an error otherwise."""
+        if self.done:
+            return
+        if self._state == _EOF:
+            self.done = True
+            return
+        raise _error("peer closed connection without sending complete message body")
+
+    def _feed_chunked(self, data: bytes) -> bytes:
+        out: list[bytes] = []
+        pos, n = 0, len(data)
+        while pos < n:
+            if self._state == _CHUNK_DATA:
+                take = min(self._left, n - pos)
+                out.append(data[pos : pos + take])
+                pos += take
+                self._left -= take
+                if self._left == 0:
+                    self._state, self._crlf = _CRLF, b"\r\n"
+            elif self._state == _CRLF:
+                got = data[pos : pos + len(self._crlf)]
+                if got != self._crlf[: len(got)]:
+                    raise _error("malformed chunk footer")
+                pos += len(got)
+                self._crlf = self._crlf[len(got) :]
+                if not self._crlf:
+                    self._state = _SIZE
+            elif self._state == _SIZE:
+                pos = self._chunk_size(data, pos)
+            else:
+                pos = self._trailer(data, pos)
+                if self.done:
+                    self.trailing = data[pos:]
+                    break
+        return out[0] if len(out) == 1 else b"".join(out)
+
+    def _chunk_size(self, data: bytes, pos: int) -> int:
+        known = len(self._line)
+        line = self._line + data[pos:] if known else data[pos:]
+        idx = line.find(b"\r\n", max(known - 1, 0))
+        if idx < 0:
+            if len(line) > self._max_line:
+                raise _error("chunk size line too long")
+            self._line = line
+            return len(data)
+        self._line = b""
+        if idx > self._max_line:
+            raise _error("chunk size line too long")
+        m = _CHUNK_RE.fullmatch(line, 0, idx + 2)
+        if m is None:
+            raise _error("illegal chunk header")
+        self._left = int(m[1], 16)
+        self._state = _CHUNK_DATA if self._left else _TRAILER
+        return pos + idx + 2 - known
+
+    def _trailer(self, data: bytes, pos: int) -> int:
+        known = len(self._line)
+        buf = self._line + data[pos:]
+        if buf[:1] == b"\n":
+            end = 1
+        elif buf[:2] == b"\r\n":
+            end = 2
+        else:
+            end = _find_blank(buf, self._max_line)
+            if end < 0:
+                self._line = buf
+                return len(data)
+            parse_fields(_split_lines(buf[:end]), self._max_headers)
+        self._line = b""
+        self.done = True
+        return pos + end - known
+
+
+_LENGTH: Final = 0
+_EOF: Final = 1
+_SIZE: Final = 2
+_CHUNK_DATA: Final = 3
+_CRLF: Final = 4
+_TRAILER: Final = 5
+
+
+def _check_field(value: bytes) -> None:
+    if b"\r" in value or b"\n" in value or b"\x00" in value:
+        raise httpx.LocalProtocolError("illegal character in a request header")
+
+
+def serialize_head(request: httpx.Request) -> tuple[bytes, bool, int | None]:
+    """The request line and headers of ``request`` with the blank line after them.
+
+    Also returns whether the body is chunked and its declared Content-Length.
+    """
+    target = request.url.raw_path
+    method = request.method.encode("ascii")
+    _check_field(target)
+    if b" " in target or _TOKEN_RE.fullmatch(method) is None:
+        raise httpx.LocalProtocolError("illegal request line")
+    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
+    chunked = False
+    length: int | None = None
+    for name, value in request.headers.raw:
+        if _TOKEN_RE.fullmatch(name) is None:
+            raise httpx.LocalProtocolError("illegal header name")
+        _check_field(value)
+        if len(name) in (14, 17):
+            lower = name.lower()
+            if lower == b"content-length":
+                if _DIGITS_RE.fullmatch(value) is None:
+                    raise httpx.LocalProtocolError("illegal Content-Length")
+                length = int(value)
+            elif lower == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+        parts += (name, b": ", value, b"\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts), chunked, length
+
+
+_TOKEN_RE: Final = re.compile(_TOKEN)

@@ -51,6 +51,7 @@ from ._exceptions import (
     _redact,
     _snippet,
 )
+from ._http11 import _default_transport
 
 __all__ = ["set_testing"]
 
@@ -378,7 +379,8 @@ class _Transport:
         # Whoever creates a resource closes it: a given transport stays the caller's.
         self._owns_transport = http_client is None and transport is None
         if transport is None and http_client is None:
-            transport = httpx.AsyncHTTPTransport(proxy=_env_proxy(self.base_url))
+            # The lean HTTP/1.1 pool; httpx's own where a proxy is configured.
+            transport = _default_transport(proxy=_env_proxy(self.base_url))
         self._transport = transport
         self._closed = False
 

@@ -7,6 +7,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+import losant_async.testing.respx
+
+# respx patches httpcore by default; losant_async has its own transport.
+losant_async.testing.respx.use_by_default()
+
 if TYPE_CHECKING:
     import respx
 

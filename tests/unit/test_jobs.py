@@ -15,6 +15,7 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 import respx
 
+import losant_async
 from losant_async import _jobs
 from losant_async._constants import (
     JOB_MATCH_SKEW,
@@ -29,7 +30,8 @@ from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 pytestmark = pytest.mark.anyio
 
-SCHEMAS = Path("/work/shared/spec/schemas")
+# The package's copy of shared/spec (tests/unit/test_spec_copy.py keeps them equal).
+SCHEMAS = Path(losant_async.__file__).parent / "_spec" / "schemas"
 DEFAULTS = "_actions=false&_links=true&_embedded=true"
 JOB_LOGS = f"/applications/{APP_ID}/jobLogs"
 IMPORT_LOGS = f"/applications/{APP_ID}/importLogs"

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncApplication"]
 
 _T = TypeVar("_T")
+_B = TypeVar("_B")
 
 Time = datetime | int | float
 Bundle = bytes | str | os.PathLike[str] | IO[bytes]
@@ -127,6 +128,20 @@ def _encode_message(message: object) -> str:
         raise TypeError(f"message is not JSON-serialisable: {exc}") from exc
 
 
+def _body_argument(body: _B | None, fields: dict[str, object]) -> _B | None:
+    """The body given positionally or as ``body=`` (API.md's table: ``clone(body=None)``).
+
+    ``body`` is positional-only in the signatures so that ``**options`` of
+    type ``dict[str, object]`` still type-checks; no body model has a field
+    named ``body``, so the keyword is unambiguous.
+    """
+    if "body" not in fields:
+        return body
+    if body is not None:
+        raise TypeError("body given both positionally and as body=")
+    return fields.pop("body")  # type: ignore[return-value]
+
+
 def _open_bundle(bundle: str | os.PathLike[str]) -> IO[bytes]:
     # Opened here (not read) so that httpx streams it from disk part by part.
     return open(bundle, "rb")
@@ -141,10 +156,11 @@ class AsyncApplication:
     leaves closing it to the client.
 
     Bodies are given as their model, as snake_case keyword arguments, or as a
-    mapping in the API's camelCase; mixing them raises ``TypeError``. The
-    query keywords of an action (e.g. ``summary_include`` on ``patch``) are
-    always query parameters: a body field of the same name would have to be
-    given through the model or the mapping.
+    mapping in the API's camelCase (positionally or as ``body=``); mixing them
+    raises ``TypeError``. The query keywords of an action (e.g.
+    ``summary_include`` on ``patch``) are always query parameters: a body
+    field of the same name would have to be given through the model or the
+    mapping.
     """
 
     __slots__ = ("_closed", "_id", "_owns_transport", "_path", "_transport")
@@ -384,7 +400,7 @@ class AsyncApplication:
         ``summary_include`` / ``summary_exclude`` are query parameters, as in
         ``get``.
         """
-        payload = _params.build_body(ApplicationPatch, body, fields)
+        payload = _params.build_body(ApplicationPatch, _body_argument(body, fields), fields)
         query = _params.query(
             summary_exclude=_csv(summary_exclude), summary_include=_csv(summary_include)
         )
@@ -564,7 +580,9 @@ class AsyncApplication:
         ``template_id`` is required. Returns the updated ``Application``, or a
         ``JobHandle`` when Losant enqueues the import (202).
         """
-        payload = _params.build_body(ApplicationApplyTemplatePatch, body, fields)
+        payload = _params.build_body(
+            ApplicationApplyTemplatePatch, _body_argument(body, fields), fields
+        )
         response, handle = await self._enqueue(
             "PATCH", "/applyTemplate", "applyTemplate", body=payload
         )
@@ -585,7 +603,7 @@ class AsyncApplication:
         ``ApplicationCreationByTemplateResult`` (201), or a ``JobHandle`` (202).
         A 422 (too many validation errors) raises ``UnprocessableEntityError``.
         """
-        payload = _params.build_body(ApplicationClonePost, body, fields)
+        payload = _params.build_body(ApplicationClonePost, _body_argument(body, fields), fields)
         response, handle = await self._enqueue("POST", "/clone", "clone", body=payload)
         if handle is not None:
             return handle
@@ -606,7 +624,7 @@ class AsyncApplication:
         Without options the body is ``{}``. Returns the
         ``ApplicationExportResult`` (200), or a ``JobHandle`` (202).
         """
-        payload = _params.build_body(ApplicationExportPost, body, fields)
+        payload = _params.build_body(ApplicationExportPost, _body_argument(body, fields), fields)
         response, handle = await self._enqueue("POST", "/export", "export", body=payload)
         if handle is not None:
             return handle

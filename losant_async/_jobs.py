@@ -14,7 +14,7 @@ is ``anyio.sleep``, so cancelling a wait leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -419,7 +419,9 @@ class JobHandle:
             raise JobFailedError(outcome)
         return outcome
 
-    async def progress(self, *, poll_interval: float | None = None) -> AsyncIterator[JobProgress]:
+    async def progress(
+        self, *, poll_interval: float | None = None
+    ) -> AsyncGenerator[JobProgress, None]:
         """Yield the job's progress each time it changes, ending after the terminal state.
 
         A failed job ends the iteration with its ``errored`` / ``failed``

@@ -22,7 +22,7 @@ import json
 import types
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, Final, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -31,7 +31,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from cattrs.v import transform_error
 
 from ._exceptions import APIResponseValidationError, _snippet
-from ._models._base import _DECODING
+from ._models._base import _DECODING, _EMPTY
 from ._models._wire import RENAMES
 
 __all__ = ["converter", "structure", "structure_list", "unstructure"]
@@ -243,7 +243,12 @@ def _mapping_hook(tp: Any) -> _Hook:
 # -- models -------------------------------------------------------------------------
 
 
-def _model_structure_hook(cls: type) -> _Hook:
+def _checked_model_hook(cls: type) -> _Hook:
+    """The reference decoder: cattrs' generated function and the model's ``__init__``.
+
+    It runs the validators (unless decoding) and collects every error with
+    its path; the fast decoder below falls back to it whenever it fails.
+    """
     names = _wire_names(cls)
     known = frozenset(names.values())
     overrides: dict[str, Any] = {attr: override(rename=wire) for attr, wire in names.items()}
@@ -266,6 +271,117 @@ def _model_structure_hook(cls: type) -> _Hook:
         return instance
 
     return structure_model
+
+
+# Classes whose hooks are being generated: a model that contains itself gets a
+# hook that looks its own up at call time.
+_BUILDING: set[type] = set()
+_PRIMITIVES: Final = (str, bool, int, float)
+
+
+def _fast_model_source(cls: type, env: dict[str, Any]) -> str | None:
+    """Source of a decoder that sets the slots directly (no ``__init__``, no validators).
+
+    ``None`` when the class needs what only ``__init__`` does (a factory
+    default, a converter other than ``extra``'s, an init hook).
+    """
+    if any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__")):
+        return None
+    slots = {a.name for a in attrs.fields(cls)} | {"__weakref__"}
+    if any(name not in slots for name in getattr(cls, "__slots__", ("?",))):
+        return None  # not slotted, or a slot __init__ fills (attrs' cached hash)
+    names = _wire_names(cls)
+    lines = [
+        "def decode(o, _):",
+        "    if type(o) is not dict and not isinstance(o, Mapping):",
+        "        raise TypeError(f'expected a JSON object, got {type(o).__name__}')",
+        "    if not decoding():",
+        "        return checked(o, _)",
+        "    try:",
+        "        i = new(cls)",
+    ]
+    for index, a in enumerate(attrs.fields(cls)):
+        setter = getattr(cls.__dict__.get(a.name), "__set__", None)
+        if setter is None or not a.init or a.alias != a.name:
+            return None
+        env[f"s{index}"] = setter
+        if a.name == "extra":
+            continue
+        if a.converter is not None or isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+            return None
+        tp, key = a.type, names[a.name]
+        env[f"t{index}"] = tp
+        env[f"h{index}"] = converter.get_structure_hook(tp)
+        optional = _is_optional(tp)
+        inner = next(x for x in get_args(tp) if x is not type(None)) if optional else tp
+        # A value present is converted exactly as cattrs would (None passes an
+        # optional type only); a missing key takes the default, unconverted.
+        when: list[str] = []
+        if a.default is attrs.NOTHING:
+            lines.append(f"        v = o[{key!r}]")
+        elif a.default is None and optional:
+            lines.append(f"        v = o.get({key!r})")
+        else:
+            env[f"d{index}"] = a.default
+            lines.append(f"        v = o[{key!r}] if {key!r} in o else d{index}")
+            when.append(f"{key!r} in o")
+        if optional:
+            when.append("v is not None")
+        if inner in _PRIMITIVES:
+            env[f"p{index}"] = inner
+            when.append(f"type(v) is not p{index}")
+        if inner is not object:  # free-form: any JSON value, as is
+            test = f"if {' and '.join(when)}: " if when else ""
+            lines.append(f"        {test}v = h{index}(v, t{index})")
+        lines.append(f"        s{index}(i, v)")
+    names_in_order = [a.name for a in attrs.fields(cls)]
+    if "extra" not in names_in_order:
+        return None
+    extra_setter = names_in_order.index("extra")
+    lines += [
+        "    except Exception:",
+        "        return checked(o, _)",
+        "    if known.issuperset(o):",
+        f"        s{extra_setter}(i, EMPTY)",
+        "    else:",
+        f"        s{extra_setter}(i, proxy({{k: v for k, v in o.items() if k not in known}}))",
+        "    return i",
+    ]
+    env["known"] = frozenset(names.values())
+    return "\n".join(lines) + "\n"
+
+
+def _model_structure_hook(cls: type) -> _Hook:
+    """A decoder generated for ``cls``: straight-line code, one call per field at most.
+
+    While a response is decoded (``_DECODING``), the instance is built with
+    its slots set directly, as attrs' ``__init__`` does minus the validators
+    that decoding skips anyway. Anything unexpected (a wrong type, a missing
+    required key) re-runs the checked decoder, which raises with every path.
+    """
+    if cls in _BUILDING:
+        return lambda data, tp: converter.get_structure_hook(cls)(data, tp)
+    _BUILDING.add(cls)
+    try:
+        attrs.resolve_types(cls)
+        checked = _checked_model_hook(cls)
+        env: dict[str, Any] = {
+            "Mapping": Mapping,
+            "decoding": _DECODING.get,
+            "checked": checked,
+            "new": object.__new__,
+            "cls": cls,
+            "EMPTY": _EMPTY,
+            "proxy": types.MappingProxyType,
+        }
+        source = _fast_model_source(cls, env)
+    finally:
+        _BUILDING.discard(cls)
+    if source is None:
+        return checked
+    exec(compile(source, f"<losant_async decode {cls.__qualname__}>", "exec"), env)
+    decode: _Hook = env["decode"]
+    return decode
 
 
 def _model_unstructure_hook(cls: type) -> Callable[[Any], dict[str, Any]]:

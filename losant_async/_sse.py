@@ -18,6 +18,7 @@ import contextlib
 import json
 import math
 import random
+import re
 import warnings
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 import anyio
 import anyio.abc
+import attrs
 
 from . import _transport
 from ._constants import (
@@ -52,7 +54,7 @@ from ._exceptions import (
     _snippet,
 )
 from ._models import MqttMessage
-from ._models._base import _DECODING
+from ._models._base import _DECODING, _EMPTY
 
 if TYPE_CHECKING:
     import httpx
@@ -142,16 +144,34 @@ class _SSEDecoder:
                 text = text[1:]
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
-        lines.pop()  # the empty piece after the final line end
-        return self._lines(lines)
+        return self._lines(text)
 
-    def _lines(self, lines: list[str]) -> list[_Event]:
+    def _lines(self, text: str) -> list[_Event]:
+        """Interpret whole lines (``text`` ends with a line end); return the events."""
         # State in locals, written back once: this loop is the per-event cost.
         events: list[_Event] = []
         data, event = self._data, self._event
         id_buffer, last_id = self._id_buffer, self.last_event_id
-        for line in lines:
+        pos, size = 0, len(text)
+        run_at, find = _RUN.match, text.find
+        while pos < size:
+            if not data and not event:
+                # Between events: a run of plain mqttMessage events is read in C
+                # (each dispatches its one data line, as the loop below would).
+                run = run_at(text, pos)
+                if run is not None:
+                    events += [
+                        (_MQTT_EVENT, value, id_buffer)
+                        for value in _RUN_DATA.findall(text, pos, run.end())
+                    ]
+                    last_id = id_buffer
+                    pos = run.end()
+                    continue
+            stop = find("\n", pos)
+            if stop < 0:
+                stop = size
+            line = text[pos:stop]
+            pos = stop + 1
             if not line:
                 last_id = id_buffer
                 if data:
@@ -175,6 +195,12 @@ class _SSEDecoder:
         self._data, self._event = data, event
         self._id_buffer, self.last_event_id = id_buffer, last_id
         return events
+
+
+# A run of events in the one common shape: ``event: mqttMessage``, one data
+# line, a blank line (the value after one optional space, as the rules say).
+_RUN: Final = re.compile(r"(?:event: ?mqttMessage\ndata: ?[^\n]*\n\n)+")
+_RUN_DATA: Final = re.compile(r"event: ?mqttMessage\ndata: ?([^\n]*)\n\n")
 
 
 # The C scanner under json.loads, called directly: loads' wrappers (type
@@ -210,12 +236,46 @@ def _to_message(data: str) -> MqttMessage:
     if type(obj) is dict and len(obj) == 2:
         topic, message = obj.get("topic"), obj.get("message")
         if type(topic) is str and type(message) is str:
-            token = _DECODING.set(True)
-            try:
-                return MqttMessage(topic=topic, message=message)
-            finally:
-                _DECODING.reset(token)
+            if not _FAST_MESSAGE:
+                token = _DECODING.set(True)
+                try:
+                    return MqttMessage(topic=topic, message=message)
+                finally:
+                    _DECODING.reset(token)
+            # What attrs' __init__ does, minus the validators decoding skips.
+            msg = _new(MqttMessage)
+            _SET_TOPIC(msg, topic)
+            _SET_MESSAGE(msg, message)
+            _SET_EXTRA(msg, _EMPTY)
+            return msg
     return structure(obj, MqttMessage, status_code=200, body=data)
+
+
+_Setter = Callable[[object, object], None]
+
+
+def _slot_setters() -> tuple[_Setter, _Setter, _Setter] | None:
+    """Setters of MqttMessage's three slots; ``None`` if its shape ever differs."""
+    names = ("topic", "message", "extra")
+    slots = tuple(s for s in getattr(MqttMessage, "__slots__", ()) if s != "__weakref__")
+    if (
+        tuple(a.name for a in attrs.fields(MqttMessage)) != names
+        or slots != names
+        or hasattr(MqttMessage, "__attrs_post_init__")
+    ):
+        return None
+    topic, message, extra = (MqttMessage.__dict__[name].__set__ for name in names)
+    return topic, message, extra
+
+
+def _unused_setter(instance: object, value: object) -> None:
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_new: Final = object.__new__
+_SETTERS: Final = _slot_setters()
+_FAST_MESSAGE: Final = _SETTERS is not None
+_SET_TOPIC, _SET_MESSAGE, _SET_EXTRA = _SETTERS or (_unused_setter,) * 3
 
 
 def _format_seconds(value: float) -> str:
@@ -229,8 +289,9 @@ def _is_retryable(error: LosantError) -> bool:
     if isinstance(error, APIConnectionError):
         return True
     if isinstance(error, APIStatusError):
+        # API.md: a 4xx is not retried; 429 alone is (the server refused).
         code = error.status_code
-        return code >= 500 or code in (408, 429)
+        return code >= 500 or code == 429
     return False
 
 
@@ -278,7 +339,7 @@ class MqttStream:
     keep-alives and never yielded. Silence longer than ``max(3 *
     keep_alive_interval, 1)`` seconds means a dead connection.
 
-    A dropped, dead or truncated connection, a 408, 429 (honouring
+    A dropped, dead or truncated connection, a 429 (honouring
     ``Retry-After``) or 5xx answer, or a network error is retried with
     jittered exponential backoff, sending ``Last-Event-ID`` when the server
     gave event ids. ``max_reconnects`` bounds the attempts in a row (the

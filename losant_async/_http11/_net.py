@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import anyio
 import anyio.abc
 import httpx
+from anyio.streams.tls import TLSAttribute
 
 if TYPE_CHECKING:
     import asyncio
@@ -194,14 +195,30 @@ async def open_asyncio(
 class AnyioConn:
     """A connection over an anyio byte stream (trio, and any other backend)."""
 
-    __slots__ = ("_sock", "_stream", "idle_since")
+    __slots__ = ("_plain", "_sock", "_stream", "idle_since")
 
     def __init__(self, stream: anyio.abc.ByteStream) -> None:
         self._stream = stream
         self._sock: socket.socket | None = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)
+        # The socket itself when no TLS layer sits on it: a request written in
+        # one non-blocking call skips the stream's cancel scope and wake-up.
+        tls = stream.extra(TLSAttribute.ssl_object, None)
+        plain = self._sock is not None and tls is None and not self._sock.getblocking()
+        self._plain = self._sock if plain else None
         self.idle_since = 0.0
 
     async def send(self, data: bytes, limit: float | None) -> None:
+        sock = self._plain
+        if sock is not None:
+            try:
+                sent = sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as exc:
+                raise httpx.WriteError(_message(exc)) from exc
+            if sent == len(data):
+                return
+            data = data[sent:]  # the rest waits for the socket, as any write would
         try:
             if limit is None:
                 await self._stream.send(data)

@@ -8,28 +8,44 @@ Accepted`` answer becomes a ``JobHandle``.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import anyio
 import httpx
 
 from . import _params
+from ._application_args import (
+    Bundle,
+    Time,
+    _body_argument,
+    _check_bool,
+    _check_job,
+    _check_max_retries,
+    _check_str,
+    _check_stream_options,
+    _check_topics,
+    _csv,
+    _encode_message,
+    _job_id,
+    _limit,
+    _ms,
+    _not_accepted,
+    _open_bundle,
+    _resolution,
+    _resolve_settings,
+)
 from ._constants import (
-    DEFAULT_BASE_URL,
     DEFAULT_KEEP_ALIVE_INTERVAL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
-    ENV_BASE_URL,
-    ENV_TOKEN,
     STREAM_BACKOFF_INITIAL,
     STREAM_BACKOFF_MAX,
 )
 from ._convert import structure, structure_list
-from ._exceptions import APIResponseValidationError, ClientClosedError
+from ._exceptions import ClientClosedError
 from ._jobs import JobHandle
 from ._models import (
     Application,
@@ -48,7 +64,6 @@ from ._models import (
     ApplicationSearchResultItem,
     DeviceCounts,
     ImportIntoApplicationOptions,
-    JobEnqueuedResult,
     MqttMessage,
     NotebookMinuteCounts,
     PayloadCountsBreakdown,
@@ -64,87 +79,11 @@ if TYPE_CHECKING:
 __all__ = ["AsyncApplication"]
 
 _T = TypeVar("_T")
-_B = TypeVar("_B")
-
-Time = datetime | int | float
-Bundle = bytes | str | os.PathLike[str] | IO[bytes]
 
 _SAFE: Final = _RetryPolicy.SAFE
 # Enqueuing a job or publishing a message twice is not harmless: these are
 # retried only where the server did nothing (API.md "Details": Retries).
 _ENQUEUE: Final = _RetryPolicy.ENQUEUE
-
-# spec/api/application.json, payloadCountsBreakdown: resolution enum.
-_RESOLUTIONS: Final = frozenset({"86400000", "3600000"})
-
-
-def _resolve_settings(token: str | None, base_url: str | None) -> tuple[str | None, str]:
-    """Token and base URL, with the environment as fallback (API.md "Client")."""
-    if token is None:
-        token = os.environ.get(ENV_TOKEN) or None
-    if base_url is None:
-        base_url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
-    return token, base_url.rstrip("/")
-
-
-def _check_max_retries(max_retries: int) -> int:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
-        raise TypeError("max_retries must be an int")
-    if max_retries < 0:
-        raise ValueError("max_retries must be >= 0")
-    return max_retries
-
-
-def _check_bool(name: str, value: object) -> None:
-    if value is not None and not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
-
-
-def _check_positive(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0")
-    return float(value)
-
-
-def _ms(value: Time | None) -> str | None:
-    return None if value is None else _params.to_ms(value)
-
-
-def _csv(value: str | Sequence[str] | None) -> str | None:
-    return None if value is None else _params.to_csv(value)
-
-
-def _encode_message(message: object) -> str:
-    """The MQTT payload as text: str as is, bytes as UTF-8, anything else as JSON."""
-    if isinstance(message, str):
-        return message
-    if isinstance(message, bytes | bytearray):
-        return bytes(message).decode("utf-8")
-    try:
-        return json.dumps(message, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"message is not JSON-serialisable: {exc}") from exc
-
-
-def _body_argument(body: _B | None, fields: dict[str, object]) -> _B | None:
-    """The body given positionally or as ``body=`` (API.md's table: ``clone(body=None)``).
-
-    ``body`` is positional-only in the signatures so that ``**options`` of
-    type ``dict[str, object]`` still type-checks; no body model has a field
-    named ``body``, so the keyword is unambiguous.
-    """
-    if "body" not in fields:
-        return body
-    if body is not None:
-        raise TypeError("body given both positionally and as body=")
-    return fields.pop("body")  # type: ignore[return-value]
-
-
-def _open_bundle(bundle: str | os.PathLike[str]) -> IO[bytes]:
-    # Opened here (not read) so that httpx streams it from disk part by part.
-    return open(bundle, "rb")
 
 
 class AsyncApplication:
@@ -274,20 +213,11 @@ class AsyncApplication:
 
     def _handle(self, response: _Response, action: str, enqueued_at: datetime) -> JobHandle:
         """The ``JobHandle`` of a ``202`` answer."""
-        result = structure(
-            response.json(), JobEnqueuedResult, status_code=202, body=response.content
-        )
-        if not result.job_id:
-            raise APIResponseValidationError(
-                "202 Accepted without a jobId",
-                status_code=response.status_code,
-                body_snippet=response.content.decode("utf-8", errors="replace"),
-            )
         return JobHandle(
             self._transport,
             application_id=self._id,
             action=action,
-            job_id=result.job_id,
+            job_id=_job_id(response),
             enqueued_at=enqueued_at,
         )
 
@@ -318,6 +248,12 @@ class AsyncApplication:
             response.json(), cls, status_code=response.status_code, body=response.content
         )
 
+    @staticmethod
+    def _decode_list(response: _Response, cls: type[_T]) -> list[_T]:
+        return structure_list(
+            response.json(), cls, status_code=response.status_code, body=response.content
+        )
+
     def job(
         self,
         job_id: str,
@@ -342,14 +278,7 @@ class AsyncApplication:
         Raises:
             ValueError: ``action`` does not enqueue jobs.
         """
-        if not isinstance(job_id, str) or not job_id:
-            raise TypeError("job_id must be a non-empty str")
-        if enqueued_at is None:
-            enqueued_at = datetime.now(UTC)
-        elif not isinstance(enqueued_at, datetime):
-            raise TypeError("enqueued_at must be a datetime")
-        elif enqueued_at.tzinfo is None:
-            enqueued_at = enqueued_at.replace(tzinfo=UTC)
+        enqueued_at = _check_job(job_id, enqueued_at)
         return JobHandle(
             self._transport,
             application_id=self._id,
@@ -449,19 +378,11 @@ class AsyncApplication:
 
         Losant action ``search``: ``GET /applications/{applicationId}/search``.
         """
-        if not isinstance(filter, str):
-            raise TypeError(f"filter must be a str, not {type(filter).__name__}")
-        if not filter:
-            raise ValueError("filter must not be empty")
+        _check_str("filter", filter, allow_empty=False)
         response = await self._request(
             "GET", "/search", retry=_SAFE, params=_params.query(filter=filter)
         )
-        return structure_list(
-            response.json(),
-            ApplicationSearchResultItem,
-            status_code=response.status_code,
-            body=response.content,
-        )
+        return self._decode_list(response, ApplicationSearchResultItem)
 
     # -- counts -----------------------------------------------------------------
 
@@ -522,13 +443,7 @@ class AsyncApplication:
         ``resolution`` is ``86400000`` (a day, Losant's default) or ``3600000``
         (an hour), in ms.
         """
-        res: str | None = None
-        if resolution is not None:
-            if isinstance(resolution, bool) or not isinstance(resolution, int | str):
-                raise TypeError("resolution must be an int or str")
-            res = str(resolution)
-            if res not in _RESOLUTIONS:
-                raise ValueError(f"resolution must be 86400000 or 3600000, not {resolution!r}")
+        res = _resolution(resolution)
         _check_bool("as_bytes", as_bytes)
         _check_bool("include_non_billable", include_non_billable)
         query = _params.query(
@@ -551,19 +466,9 @@ class AsyncApplication:
 
         Losant returns one entry unless ``limit`` says otherwise.
         """
-        if limit is not None:
-            if isinstance(limit, bool) or not isinstance(limit, int):
-                raise TypeError("limit must be an int")
-            if limit < 1:
-                raise ValueError("limit must be >= 1")
-        query = _params.query(limit=None if limit is None else str(limit), since=_ms(since))
+        query = _params.query(limit=_limit(limit), since=_ms(since))
         response = await self._request("GET", "/importLogs", retry=_SAFE, params=query)
-        return structure_list(
-            response.json(),
-            ApplicationImportExecution,
-            status_code=response.status_code,
-            body=response.content,
-        )
+        return self._decode_list(response, ApplicationImportExecution)
 
     # -- jobs -------------------------------------------------------------------
 
@@ -692,11 +597,7 @@ class AsyncApplication:
     ) -> JobHandle:
         response, handle = await self._enqueue("GET", path, action, params=query)
         if handle is None:
-            raise APIResponseValidationError(
-                f"{action} answered {response.status_code}, not 202 Accepted",
-                status_code=response.status_code,
-                body_snippet=response.content.decode("utf-8", errors="replace"),
-            )
+            raise _not_accepted(action, response)
         return handle
 
     # -- MQTT -------------------------------------------------------------------
@@ -710,8 +611,7 @@ class AsyncApplication:
         ``bytes``, and otherwise JSON-encoded (compact) to a string, so
         ``{"temp": 21}`` arrives as ``'{"temp":21}'``.
         """
-        if not isinstance(topic, str):
-            raise TypeError(f"topic must be a str, not {type(topic).__name__}")
+        _check_str("topic", topic)
         payload = _params.build_body(
             MqttMessage, None, {"topic": topic, "message": _encode_message(message)}
         )
@@ -737,19 +637,14 @@ class AsyncApplication:
         s: async for msg in s: ...``. The connection opens on entering the
         block. ``topic`` may hold MQTT wildcards (``+``, ``#``).
         """
-        if not isinstance(topic, str):
-            raise TypeError(f"topic must be a str, not {type(topic).__name__}")
-        if not topic:
-            raise ValueError("topic must not be empty")
-        _check_positive("keep_alive_interval", keep_alive_interval)
-        _check_bool("reconnect", reconnect)
-        if max_reconnects is not None:
-            if isinstance(max_reconnects, bool) or not isinstance(max_reconnects, int):
-                raise TypeError("max_reconnects must be an int or None")
-            if max_reconnects < 0:
-                raise ValueError("max_reconnects must be >= 0")
-        _check_positive("backoff_initial", backoff_initial)
-        _check_positive("backoff_max", backoff_max)
+        _check_str("topic", topic, allow_empty=False)
+        _check_stream_options(
+            keep_alive_interval=keep_alive_interval,
+            reconnect=reconnect,
+            max_reconnects=max_reconnects,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+        )
         if self.is_closed:
             raise ClientClosedError("this application (or its client) has been closed")
         return MqttStream(
@@ -781,10 +676,7 @@ class AsyncApplication:
         app.mqtt_subscription_streams([t1, t2]) as group: async for msg in
         group: ...``.
         """
-        if isinstance(topics, str) or not isinstance(topics, Sequence):
-            raise TypeError("topics must be a sequence of str, not a single str")
-        if not topics:
-            raise ValueError("topics must not be empty")
+        _check_topics(topics)
         return MqttStreamGroup(
             [
                 self.mqtt_subscription_stream(

@@ -7,7 +7,8 @@ import enum
 import anyio
 import httpx
 
-from ._application import AsyncApplication, _check_max_retries, _resolve_settings
+from ._application import AsyncApplication
+from ._application_args import _check_max_retries, _resolve_settings
 from ._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._exceptions import ClientClosedError
 from ._transport import _Transport

@@ -16,7 +16,7 @@ import pytest
 import respx
 
 import losant_async
-from losant_async import _jobs
+from losant_async import _job_matching
 from losant_async._constants import (
     JOB_MATCH_SKEW,
     JOB_POLL_INITIAL,
@@ -709,7 +709,7 @@ async def test_construction_checks_action_and_takes_naive_times_as_utc(
 
 def test_match_prefers_an_exact_id_over_window_candidates() -> None:
     """_match returns id matches alone, flagged exact, even with window candidates present."""
-    entry: Callable[..., _jobs._Entry] = lambda n, ids, queued: _jobs._Entry(  # noqa: E731
+    entry: Callable[..., _job_matching._Entry] = lambda n, ids, queued: _job_matching._Entry(  # noqa: E731
         log_id=_hex(n),
         ids=frozenset(ids),
         kind="export",
@@ -726,5 +726,5 @@ def test_match_prefers_an_exact_id_over_window_candidates() -> None:
     window = {"since": T0, "until": T0 + timedelta(seconds=1)}
     a, b = entry(1, {_hex(1)}, T0), entry(2, {_hex(2), "J"}, None)
     common = {"application_id": APP_ID, "kind": "export"}
-    assert _jobs._match([a, b], job_id="J", **common, **window) == ([b], True)  # type: ignore[arg-type]
-    assert _jobs._match([a, b], job_id="K", **common, **window) == ([a], False)  # type: ignore[arg-type]
+    assert _job_matching._match([a, b], job_id="J", **common, **window) == ([b], True)  # type: ignore[arg-type]
+    assert _job_matching._match([a, b], job_id="K", **common, **window) == ([a], False)  # type: ignore[arg-type]

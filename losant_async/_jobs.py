@@ -5,7 +5,7 @@ entry of the application's job logs (``GET /applications/{id}/jobLogs``) or,
 for ``import`` and ``applyTemplate``, of its import logs (``GET
 /applications/{id}/importLogs``). This module finds that entry, pins it and
 polls it until it is terminal. How the entry is found is written in the
-README ("How jobs are matched"); the rules live in ``_match``.
+README ("How jobs are matched"); the rules live in ``_job_matching._match``.
 
 Everything runs in the awaiting task: no background task, no thread. Waiting
 is ``anyio.sleep``, so cancelling a wait leaves nothing behind.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import anyio
@@ -30,8 +29,21 @@ from ._constants import (
     JOB_POLL_MAX,
     JOB_POLL_MULTIPLIER,
 )
-from ._convert import structure, structure_list, unstructure
+from ._convert import structure, structure_list
 from ._exceptions import JobAmbiguousError, JobFailedError, RateLimitError
+from ._job_matching import (
+    _IMPORT_LOG_ACTIONS,
+    _JOB_LOG_ACTIONS,
+    _QUEUED,
+    _as_utc,
+    _Entry,
+    _frozen_mapping,
+    _import_log_entry,
+    _job_log_entry,
+    _kind_of,
+    _match,
+    _utc,
+)
 from ._models import ApplicationImportExecution, ApplicationJobLog, ApplicationJobLogs
 from ._transport import _RetryPolicy
 
@@ -40,46 +52,13 @@ if TYPE_CHECKING:
 
 __all__ = ["JobHandle", "JobOutcome", "JobProgress"]
 
-# Actions whose jobs land in the job logs; their log entry's `name` is the
-# action name (spec/api/application.json, applicationJobLogs).
-_JOB_LOG_ACTIONS: Final = frozenset(
-    {
-        "export",
-        "archiveData",
-        "backfillArchiveData",
-        "fullDataTablesArchive",
-        "fullEventsArchive",
-        "clone",
-    }
-)
-# Actions whose jobs land in the import logs (spec: importLogs).
-_IMPORT_LOG_ACTIONS: Final = frozenset({"import", "applyTemplate"})
-_IMPORT_KIND: Final = "\x00import"  # cannot collide with a job log name
-
 _TERMINAL_STATUSES: Final = frozenset({"completed", "errored", "failed"})
 _FAILED_STATUSES: Final = frozenset({"errored", "failed"})
-_QUEUED: Final = "queued"
 
 # Entries read per request: job logs are paged (newest first) until the page
 # is older than the match window; import logs take `limit` (no paging).
 _LOG_PAGE_SIZE: Final = JOB_LOG_PAGE_SIZE
 _MAX_LOG_PAGES: Final = JOB_LOG_MAX_PAGES
-
-# The import log fields that describe a finished import (the rest are its
-# inputs, or already in JobOutcome: status, times, error).
-_IMPORT_OUTPUT_FIELDS: Final = (
-    "importExecutionId",
-    "importSourceType",
-    "importUrl",
-    "importedFileUrl",
-    "dryRun",
-    "dryRunResults",
-    "validationErrors",
-)
-
-
-def _frozen_mapping(value: Mapping[str, object] | None) -> Mapping[str, object]:
-    return MappingProxyType(dict(value or {}))
 
 
 @attrs.frozen
@@ -134,133 +113,14 @@ class JobOutcome:
     log_id: str | None = None
 
 
-@attrs.frozen
-class _Entry:
-    """A job log or import log entry, reduced to what matching and outcomes need."""
-
-    log_id: str
-    ids: frozenset[str]
-    kind: str
-    application_ids: frozenset[str]
-    queued_at: datetime | None
-    started_at: datetime | None
-    completed_at: datetime | None
-    status: str
-    completed: float | None
-    total: float | None
-    output: Mapping[str, object]
-    error: str | None
-
-    def progress(self) -> JobProgress:
-        return JobProgress(self.status, self.completed, self.total)
-
-    def outcome(self) -> JobOutcome:
-        return JobOutcome(
-            self.status, self.started_at, self.completed_at, self.output, self.error, self.log_id
-        )
+def _progress(entry: _Entry) -> JobProgress:
+    return JobProgress(entry.status, entry.completed, entry.total)
 
 
-def _as_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else _as_utc(value)
-
-
-def _ids(*values: str | None) -> frozenset[str]:
-    return frozenset(v for v in values if v)
-
-
-def _job_log_entry(log: ApplicationJobLog) -> _Entry | None:
-    log_id = log.id or log.job_execution_id or log.job_id
-    if not log_id:
-        return None
-    # The application may be named as applicationId, as the resource the job
-    # ran on, or as the owner (schemas/applicationJobLogs.json).
-    apps = {log.application_id}
-    if log.resource_type == "application":
-        apps.add(log.resource_id)
-    if log.owner_type == "application":
-        apps.add(log.owner_id)
-    progress = log.progress
-    error = None
-    if log.error is not None:
-        error = log.error.message or log.error.name
-    status = log.status or (progress.status if progress is not None else None) or _QUEUED
-    return _Entry(
-        log_id=log_id,
-        ids=_ids(log.id, log.job_id, log.job_execution_id),
-        kind=(log.name or "").casefold(),
-        application_ids=_ids(*apps),
-        queued_at=_utc(log.run_queued_at),
-        started_at=_utc(log.run_started_at),
-        completed_at=_utc(log.run_completed_at),
-        status=status,
-        completed=progress.completed if progress is not None else None,
-        total=progress.total if progress is not None else None,
-        output=_frozen_mapping(log.output),
-        error=error,
+def _outcome(entry: _Entry) -> JobOutcome:
+    return JobOutcome(
+        entry.status, entry.started_at, entry.completed_at, entry.output, entry.error, entry.log_id
     )
-
-
-def _import_log_entry(log: ApplicationImportExecution) -> _Entry | None:
-    log_id = log.id or log.import_execution_id
-    if not log_id:
-        return None
-    wire = unstructure(log)
-    error = None
-    if log.error is not None:
-        error = log.error.message or log.error.name
-    return _Entry(
-        log_id=log_id,
-        ids=_ids(log.id, log.job_id, log.import_execution_id),
-        kind=_IMPORT_KIND,
-        application_ids=_ids(log.application_id),
-        queued_at=_utc(log.run_queued_at),
-        started_at=_utc(log.run_started_at),
-        completed_at=_utc(log.run_completed_at),
-        status=log.status or _QUEUED,
-        completed=None,
-        total=None,
-        output=_frozen_mapping({k: wire[k] for k in _IMPORT_OUTPUT_FIELDS if k in wire}),
-        error=error,
-    )
-
-
-def _kind_of(action: str) -> str:
-    return _IMPORT_KIND if action in _IMPORT_LOG_ACTIONS else action.casefold()
-
-
-def _match(
-    entries: Sequence[_Entry],
-    *,
-    job_id: str,
-    application_id: str,
-    kind: str,
-    since: datetime,
-    until: datetime,
-) -> tuple[list[_Entry], bool]:
-    """The entries that could be the job, and whether they matched by id.
-
-    An entry carrying the enqueued id is certain and wins. Otherwise every
-    entry of the same application and kind queued inside ``[since, until]``
-    is a candidate; the caller raises on more than one, never guesses.
-    """
-    exact = [e for e in entries if job_id in e.ids]
-    if exact:
-        return exact, True
-    candidates = [
-        e
-        for e in entries
-        if e.kind == kind
-        and (not e.application_ids or application_id in e.application_ids)
-        and e.queued_at is not None
-        and since <= e.queued_at <= until
-    ]
-    return candidates, False
 
 
 class _Backoff:
@@ -449,7 +309,7 @@ class JobHandle:
             async for entry in polls:
                 progress = self._observe(entry)
                 if entry is not None and progress.is_terminal:
-                    return entry.outcome()
+                    return _outcome(entry)
                 if deadline is not None and self._clock() >= deadline:
                     raise self._timeout_error(seconds)
         raise AssertionError("unreachable: _watch never ends")  # pragma: no cover
@@ -462,7 +322,7 @@ class JobHandle:
         )
 
     def _observe(self, entry: _Entry | None) -> JobProgress:
-        progress = entry.progress() if entry is not None else JobProgress(_QUEUED)
+        progress = _progress(entry) if entry is not None else JobProgress(_QUEUED)
         self._last = progress
         return progress
 
@@ -483,7 +343,7 @@ class JobHandle:
             except RateLimitError as exc:
                 delay = max(backoff.next(changed=False), exc.retry_after or 0.0)
                 continue
-            current = entry.progress() if entry is not None else None
+            current = _progress(entry) if entry is not None else None
             delay = backoff.next(changed=current != previous)
             previous = current
             yield entry

@@ -310,10 +310,12 @@ def _fast_model_source(cls: type, env: dict[str, Any]) -> str | None:
         if a.converter is not None or isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
             return None
         tp, key = a.type, names[a.name]
-        env[f"t{index}"] = tp
-        env[f"h{index}"] = converter.get_structure_hook(tp)
         optional = _is_optional(tp)
         inner = next(x for x in get_args(tp) if x is not type(None)) if optional else tp
+        # ``X | None``: None is tested inline and X's own hook called, as
+        # ``_optional_hook`` would, minus one call per field.
+        env[f"t{index}"] = inner
+        env[f"h{index}"] = converter.get_structure_hook(inner)
         # A value present is converted exactly as cattrs would (None passes an
         # optional type only); a missing key takes the default, unconverted.
         when: list[str] = []

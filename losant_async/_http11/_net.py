@@ -4,8 +4,11 @@ On asyncio the connection is a bare ``asyncio.Protocol`` (duck-typed, so no
 asyncio base class at import time): received data is queued by the event loop
 and a read that finds it already there costs no wait at all; a read that must
 wait arms one timer for its deadline. Everywhere else (trio) it is an anyio
-byte stream. ``asyncio`` is imported lazily inside ``open_asyncio`` only,
-because the rest of the library is anyio-only and a test holds it to that.
+byte stream; on trio a plain TCP socket is also written and read directly,
+its read deadlines kept by ``_trio`` (one task per run, not a cancel scope per
+wait). ``asyncio`` is imported lazily inside ``open_asyncio`` only, and
+``trio`` inside ``AnyioConn`` on trio only, because the rest of the library is
+anyio-only and a test holds it to that.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from __future__ import annotations
 import select
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import httpx
+import sniffio
 from anyio.streams.tls import TLSAttribute
 
 if TYPE_CHECKING:
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
 READ_SIZE = 64 * 1024
 # Stop reading from the socket while this much is queued and unconsumed.
 _HIGH_WATER = 1024 * 1024
+# Wait for a plain socket to be readable, then read it: (sock, size, limit, owner).
+_WaitRecv = Callable[[socket.socket, int, float | None, object], Awaitable[bytes]]
 
 
 class Conn(Protocol):
@@ -195,7 +202,7 @@ async def open_asyncio(
 class AnyioConn:
     """A connection over an anyio byte stream (trio, and any other backend)."""
 
-    __slots__ = ("_plain", "_sock", "_stream", "idle_since")
+    __slots__ = ("_plain", "_sock", "_stream", "_wait_recv", "idle_since")
 
     def __init__(self, stream: anyio.abc.ByteStream) -> None:
         self._stream = stream
@@ -205,6 +212,16 @@ class AnyioConn:
         tls = stream.extra(TLSAttribute.ssl_object, None)
         plain = self._sock is not None and tls is None and not self._sock.getblocking()
         self._plain = self._sock if plain else None
+        # On trio the plain socket is also read directly: one non-blocking
+        # recv, and a wait for readability only when it has nothing, its
+        # deadline kept by ``_trio`` (the stream's receive would add a cancel
+        # scope per wait, a resource guard and two checkpoints). The stream
+        # holds no waiter on the socket meanwhile: it is never read.
+        self._wait_recv: _WaitRecv | None = None
+        if plain and sniffio.current_async_library() == "trio":
+            from . import _trio  # trio is running, so it is installed
+
+            self._wait_recv = _trio.wait_and_recv
         self.idle_since = 0.0
 
     async def send(self, data: bytes, limit: float | None) -> None:
@@ -231,6 +248,24 @@ class AnyioConn:
             raise httpx.WriteTimeout("timed out writing the request")
 
     async def recv(self, limit: float | None) -> bytes:
+        wait_recv = self._wait_recv
+        if wait_recv is None:
+            return await self._receive(limit)
+        sock = cast("socket.socket", self._plain)
+        try:
+            data = sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return await wait_recv(sock, READ_SIZE, limit, self)
+        except OSError as exc:
+            raise httpx.ReadError(_message(exc)) from exc
+        # The bytes were already there: still one checkpoint, as every trio read
+        # has, so that a fast peer cannot starve other tasks or hold off a
+        # cancellation (which drops these bytes: the caller then drops the
+        # connection, as it does on any exception mid-response).
+        await anyio.lowlevel.checkpoint()
+        return data
+
+    async def _receive(self, limit: float | None) -> bytes:
         try:
             if limit is None:
                 return await self._stream.receive(READ_SIZE)

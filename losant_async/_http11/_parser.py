@@ -30,6 +30,18 @@ _BLANK_RE: Final = re.compile(rb"\n\r?\n")
 _DIGITS_RE: Final = re.compile(rb"[0-9]+")
 _FOLD_RE: Final = re.compile(rb"[ \t]+")
 _CONTENT_LENGTH_MAX_DIGITS: Final = 20
+# The same grammar over a whole head block at once, line ends included: a block
+# these accept is split by C code alone; anything else (folding, stray CRs,
+# errors) goes through the line-by-line path, which has the last word.
+# After the colon, "[ \t]* field-content? [ \t]*" is exactly "no NUL and no
+# whitespace but SP / HTAB", so a line is checked by one character class and
+# its value is what lies between the outer SP / HTAB runs.
+_FIELD_LINES_RE: Final = re.compile(rb"(?:" + _TOKEN + rb":[^\x00\n\r\x0b\x0c]*\r?\n)*\r?\n")
+_FIELD_LINE_RE: Final = re.compile(rb"(" + _TOKEN + rb"):[ \t]*([^\r\n]*[^\s]|)[ \t]*\r?\n")
+_STATUS_LINE_RE: Final = re.compile(_STATUS_RE.pattern + rb"\r?\n")
+
+# len(b"connection"), len(b"content-length"), len(b"transfer-encoding").
+_FRAMING_NAME_LENGTHS: Final = frozenset({10, 14, 17})
 
 MAX_HEADER_BYTES: Final = 64 * 1024
 MAX_LINE_BYTES: Final = 16 * 1024
@@ -156,15 +168,11 @@ def parse_head(
         if end < 0:
             return None
         block = buf[start : start + end]
-        lines = _split_lines(block)
-        for line in lines:
-            if len(line) > max_line_bytes:
-                raise _error("header line too long")
-        m = _STATUS_RE.fullmatch(lines[0])
-        if m is None:
-            raise _error(f"illegal status line: {lines[0][:80]!r}")
+        parsed = _parse_block_fast(block, max_line_bytes, max_headers)
+        if parsed is None:
+            parsed = _parse_block(block, max_line_bytes, max_headers)
+        m, fields = parsed
         status = int(m[2])
-        fields = parse_fields(lines[1:], max_headers)
         start += end
         if status >= 200:
             break
@@ -177,6 +185,36 @@ def parse_head(
     return head, start
 
 
+def _parse_block(
+    block: bytes, max_line_bytes: int, max_headers: int
+) -> tuple[re.Match[bytes], Headers]:
+    """Status line match and fields of one head block, line by line (the reference)."""
+    lines = _split_lines(block)
+    for line in lines:
+        if len(line) > max_line_bytes:
+            raise _error("header line too long")
+    m = _STATUS_RE.fullmatch(lines[0])
+    if m is None:
+        raise _error(f"illegal status line: {lines[0][:80]!r}")
+    return m, parse_fields(lines[1:], max_headers)
+
+
+def _parse_block_fast(
+    block: bytes, max_line_bytes: int, max_headers: int
+) -> tuple[re.Match[bytes], Headers] | None:
+    """What ``_parse_block`` returns, for a plain block; ``None`` to defer to it."""
+    if len(block) > max_line_bytes:
+        return None  # some line may be too long: the reference path says which
+    m = _STATUS_LINE_RE.match(block)
+    if m is None or _FIELD_LINES_RE.fullmatch(block, m.end()) is None:
+        return None
+    # Validated above as whole lines, so each match is exactly one line.
+    fields: Headers = _FIELD_LINE_RE.findall(block, m.end())
+    if len(fields) > max_headers:
+        return None
+    return m, fields
+
+
 def _frame(fields: Headers, status: int, method: bytes, version: bytes) -> Head:
     """Normalise Content-Length / Transfer-Encoding and pick the body framing (RFC 9112 6.3)."""
     content_length: bytes | None = None
@@ -184,12 +222,16 @@ def _frame(fields: Headers, status: int, method: bytes, version: bytes) -> Head:
     close = version < b"1.1"
     headers: Headers = []
     for name, value in fields:
+        if len(name) not in _FRAMING_NAME_LENGTHS:
+            headers.append((name, value))
+            continue
         lower = name.lower()
         if lower == b"content-length":
-            values = {v.strip() for v in value.split(b",")}
-            if len(values) != 1:
-                raise _error("conflicting Content-Length headers")
-            value = values.pop()
+            if not value.isdigit():  # a list ("7, 7") or garbage; digits alone stand as is
+                values = {v.strip() for v in value.split(b",")}
+                if len(values) != 1:
+                    raise _error("conflicting Content-Length headers")
+                value = values.pop()
             if _DIGITS_RE.fullmatch(value) is None or len(value) > _CONTENT_LENGTH_MAX_DIGITS:
                 raise _error("bad Content-Length")
             if content_length is None:
@@ -205,8 +247,10 @@ def _frame(fields: Headers, status: int, method: bytes, version: bytes) -> Head:
             if value != b"chunked":
                 raise _error("only Transfer-Encoding: chunked is supported")
             chunked = True
-        elif lower == b"connection" and b"close" in [v.strip().lower() for v in value.split(b",")]:
-            close = True
+        elif lower == b"connection":
+            options = value.lower()
+            if b"close" in options and b"close" in [v.strip() for v in options.split(b",")]:
+                close = True
         headers.append((name, value))
     length: int | None
     ambiguous = False
@@ -370,20 +414,12 @@ def _check_field(value: bytes) -> None:
         raise httpx.LocalProtocolError("illegal character in a request header")
 
 
-def serialize_head(request: httpx.Request) -> tuple[bytes, bool, int | None]:
-    """The request line and headers of ``request`` with the blank line after them.
-
-    Also returns whether the body is chunked and its declared Content-Length.
-    """
-    target = request.url.raw_path
-    method = request.method.encode("ascii")
-    _check_field(target)
-    if b" " in target or _TOKEN_RE.fullmatch(method) is None:
-        raise httpx.LocalProtocolError("illegal request line")
-    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
+def _serialize_fields(raw: list[tuple[bytes, bytes]]) -> tuple[bytes, bool, int | None]:
+    """Validated header lines, blank line included; chunked?; declared Content-Length."""
+    parts: list[bytes] = []
     chunked = False
     length: int | None = None
-    for name, value in request.headers.raw:
+    for name, value in raw:
         if _TOKEN_RE.fullmatch(name) is None:
             raise httpx.LocalProtocolError("illegal header name")
         _check_field(value)
@@ -398,6 +434,40 @@ def serialize_head(request: httpx.Request) -> tuple[bytes, bool, int | None]:
         parts += (name, b": ", value, b"\r\n")
     parts.append(b"\r\n")
     return b"".join(parts), chunked, length
+
+
+# Header blocks kept per cache (see ``serialize_head``); cleared when full.
+_FIELD_CACHE_SIZE: Final = 64
+
+
+def serialize_head(
+    request: httpx.Request,
+    cache: dict[tuple[tuple[bytes, bytes], ...], tuple[bytes, bool, int | None]] | None = None,
+) -> tuple[bytes, bool, int | None]:
+    """The request line and headers of ``request`` with the blank line after them.
+
+    Also returns whether the body is chunked and its declared Content-Length.
+    ``cache`` (the caller's dict) keeps each distinct header list checked and
+    serialized once: most requests repeat the client's default headers.
+    """
+    target = request.url.raw_path
+    method = request.method.encode("ascii")
+    _check_field(target)
+    if b" " in target or _TOKEN_RE.fullmatch(method) is None:
+        raise httpx.LocalProtocolError("illegal request line")
+    raw = request.headers.raw
+    if cache is None:
+        fields, chunked, length = _serialize_fields(raw)
+    else:
+        key = tuple(raw)
+        hit = cache.get(key)
+        if hit is None:
+            hit = _serialize_fields(raw)
+            if len(cache) >= _FIELD_CACHE_SIZE:
+                cache.clear()
+            cache[key] = hit
+        fields, chunked, length = hit
+    return b"%b %b HTTP/1.1\r\n%b" % (method, target, fields), chunked, length
 
 
 _TOKEN_RE: Final = re.compile(_TOKEN)

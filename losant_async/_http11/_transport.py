@@ -111,6 +111,8 @@ class Http11Transport(httpx.AsyncBaseTransport):
             "max_headers": max_headers,
         }
         self._pools: dict[_Origin, _Pool] = {}
+        # Serialized header blocks, checked once per distinct header list.
+        self._heads: dict[tuple[tuple[bytes, bytes], ...], tuple[bytes, bool, int | None]] = {}
         self._closed = False
 
     def _ssl_context(self) -> ssl.SSLContext:
@@ -202,7 +204,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         """Send ``request`` and return the response with its body still to read."""
         timeouts: dict[str, float | None] = request.extensions.get("timeout") or {}
         pool = self._pool(request.url)
-        head, chunked, length = _parser.serialize_head(request)
+        head, chunked, length = _parser.serialize_head(request, self._heads)
         try:
             body: bytes | None = request.content
         except httpx.RequestNotRead:

@@ -1,36 +1,33 @@
-"""MQTT subscriptions over Server-Sent Events: ``MqttStream`` and ``MqttStreamGroup``.
+"""MQTT subscriptions over Server-Sent Events: ``MqttStream``.
 
 Losant's ``GET /applications/{applicationId}/mqttSubscriptionStream`` answers
 with an SSE stream whose ``mqttMessage`` events carry a JSON ``{"topic",
-"message"}`` body (spec/api/application.json, ``sseEvents``). This module
-holds three layers, each testable alone:
+"message"}`` body (spec/api/application.json, ``sseEvents``). The stream
+layer has three parts, each testable alone:
 
-- ``_SSEDecoder``: an I/O-free, incremental decoder (bytes in, events out)
+- ``_sse_decode``: an I/O-free, incremental decoder (bytes in, events out)
   following the WHATWG "event stream interpretation" rules.
-- ``MqttStream``: one subscription; watchdog, reconnection with backoff and
-  ``Last-Event-ID``, typed errors.
-- ``MqttStreamGroup``: several subscriptions read as one iterator.
+- ``MqttStream`` (here): one subscription; watchdog, reconnection with
+  backoff and ``Last-Event-ID``, typed errors.
+- ``_sse_group.MqttStreamGroup``: several subscriptions read as one
+  iterator; exported from here too, where the package maps it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import random
-import re
 import warnings
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from collections.abc import AsyncIterable, AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, cast
 
 import anyio
-import anyio.abc
-import attrs
 
-from . import _transport
+from . import _retry
 from ._constants import (
     DEFAULT_KEEP_ALIVE_INTERVAL,
     KEEP_ALIVE_MISSES,
@@ -40,9 +37,7 @@ from ._constants import (
     STREAM_BACKOFF_MAX,
     STREAM_FINISH_READS,
     STREAM_FINISH_TIMEOUT,
-    STREAM_GROUP_BUFFER,
 )
-from ._convert import structure
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
@@ -51,10 +46,10 @@ from ._exceptions import (
     ClientClosedError,
     LosantError,
     RateLimitError,
-    _snippet,
 )
 from ._models import MqttMessage
-from ._models._base import _DECODING, _EMPTY
+from ._sse_decode import _MQTT_EVENT, _SSEDecoder, _to_message
+from ._sse_group import MqttStreamGroup
 
 if TYPE_CHECKING:
     import httpx
@@ -63,219 +58,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MqttStream", "MqttStreamGroup"]
 
-_MQTT_EVENT: Final = "mqttMessage"
-_GROUP_BUFFER: Final = STREAM_GROUP_BUFFER
 _FINISH_READS: Final = STREAM_FINISH_READS
 _FINISH_TIMEOUT: Final = STREAM_FINISH_TIMEOUT
-
-
-# One dispatched SSE event: (type, data, last event id). A plain tuple: a
-# NamedTuple's constructor costs a Python call per event.
-_Event = tuple[str, str, str]
-
-
-class _SSEDecoder:
-    """Incremental SSE decoder: feed it network chunks, get complete events.
-
-    Implements https://html.spec.whatwg.org/multipage/server-sent-events.html
-    section 9.2.6: lines end in CRLF, LF or CR (a CRLF may be split across
-    chunks), a leading BOM is dropped, ``:`` lines are comments, an event is
-    dispatched on a blank line only if it has data, ``id`` without NUL sets the
-    last event id (kept across events), ``retry`` takes ASCII digits only, and
-    a partial event at the end of the stream is never dispatched.
-    """
-
-    __slots__ = (
-        "_buffer",
-        "_data",
-        "_event",
-        "_id_buffer",
-        "_skip_lf",
-        "_started",
-        "last_event_id",
-        "retry",
-    )
-
-    def __init__(self, last_event_id: str = "") -> None:
-        self._buffer = bytearray()
-        self._skip_lf = False
-        self._started = False
-        self._event = ""
-        self._data: list[str] = []
-        self._id_buffer = last_event_id
-        # The last event id string of the source: set on each dispatch.
-        self.last_event_id = last_event_id
-        # Reconnection time in milliseconds, as the server last set it.
-        self.retry: int | None = None
-
-    @property
-    def has_partial(self) -> bool:
-        """Whether bytes of an unfinished line or event are pending."""
-        return bool(self._buffer or self._data or self._event)
-
-    def feed(self, chunk: bytes) -> list[_Event]:
-        """Decode one chunk; return the events it completes, in order."""
-        if not chunk:
-            return []
-        if self._skip_lf:
-            self._skip_lf = False
-            if chunk[:1] == b"\n":
-                chunk = chunk[1:]
-        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
-        if end < 0:
-            self._buffer += chunk
-            return []
-        if self._buffer:
-            self._buffer += chunk[: end + 1]
-            block = bytes(self._buffer)
-            self._buffer.clear()
-        else:
-            block = chunk[: end + 1]
-        if end + 1 < len(chunk):
-            self._buffer += chunk[end + 1 :]
-        elif chunk[end] == 13:  # the chunk ends in CR: its LF may open the next one
-            self._skip_lf = True
-        # CR and LF never occur inside a UTF-8 multi-byte sequence, so a block
-        # of whole lines decodes on its own.
-        text = block.decode("utf-8", "replace")
-        if not self._started:
-            self._started = True
-            if text[:1] == "\ufeff":
-                text = text[1:]
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return self._lines(text)
-
-    def _lines(self, text: str) -> list[_Event]:
-        """Interpret whole lines (``text`` ends with a line end); return the events."""
-        # State in locals, written back once: this loop is the per-event cost.
-        events: list[_Event] = []
-        data, event = self._data, self._event
-        id_buffer, last_id = self._id_buffer, self.last_event_id
-        pos, size = 0, len(text)
-        run_at, find = _RUN.match, text.find
-        while pos < size:
-            if not data and not event:
-                # Between events: a run of plain mqttMessage events is read in C
-                # (each dispatches its one data line, as the loop below would).
-                run = run_at(text, pos)
-                if run is not None:
-                    events += [
-                        (_MQTT_EVENT, value, id_buffer)
-                        for value in _RUN_DATA.findall(text, pos, run.end())
-                    ]
-                    last_id = id_buffer
-                    pos = run.end()
-                    continue
-            stop = find("\n", pos)
-            if stop < 0:
-                stop = size
-            line = text[pos:stop]
-            pos = stop + 1
-            if not line:
-                last_id = id_buffer
-                if data:
-                    events.append((event or "message", "\n".join(data), id_buffer))
-                    data = []
-                event = ""
-                continue
-            # A comment (":...") has an empty name and matches nothing below.
-            name, _, value = line.partition(":")
-            if value[:1] == " ":
-                value = value[1:]
-            if name == "data":
-                data.append(value)
-            elif name == "event":
-                event = value
-            elif name == "id":
-                if "\0" not in value:
-                    id_buffer = value
-            elif name == "retry" and value.isascii() and value.isdigit():
-                self.retry = int(value)
-        self._data, self._event = data, event
-        self._id_buffer, self.last_event_id = id_buffer, last_id
-        return events
-
-
-# A run of events in the one common shape: ``event: mqttMessage``, one data
-# line, a blank line (the value after one optional space, as the rules say).
-_RUN: Final = re.compile(r"(?:event: ?mqttMessage\ndata: ?[^\n]*\n\n)+")
-_RUN_DATA: Final = re.compile(r"event: ?mqttMessage\ndata: ?([^\n]*)\n\n")
-
-
-# The C scanner under json.loads, called directly: loads' wrappers (type
-# checks, two whitespace regex matches) cost twice the parse of a short body.
-_scan_json: Final[Callable[[str, int], tuple[object, int]]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
-def _loads_or_raise(data: str) -> object:
-    """Full ``json.loads`` (surrounding whitespace, errors) as our error type."""
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        raise APIResponseValidationError(
-            "An mqttMessage event's data is not JSON.",
-            status_code=200,
-            body_snippet=_snippet(data),
-        ) from exc
-
-
-def _to_message(data: str) -> MqttMessage:
-    """Decode the JSON body of one ``mqttMessage`` event."""
-    obj: object
-    try:
-        obj, end = _scan_json(data, 0)
-    except (StopIteration, ValueError):
-        end = -1
-    if end != len(data):
-        obj = _loads_or_raise(data)
-    # The common shape is built directly: the converter costs several times
-    # more per message and gives the same model. Like the converter, it skips
-    # the input validators: the server's data is not held to our copy of its
-    # rules (see _models._base._DECODING).
-    if type(obj) is dict and len(obj) == 2:
-        topic, message = obj.get("topic"), obj.get("message")
-        if type(topic) is str and type(message) is str:
-            if not _FAST_MESSAGE:
-                token = _DECODING.set(True)
-                try:
-                    return MqttMessage(topic=topic, message=message)
-                finally:
-                    _DECODING.reset(token)
-            # What attrs' __init__ does, minus the validators decoding skips.
-            msg = _new(MqttMessage)
-            _SET_TOPIC(msg, topic)
-            _SET_MESSAGE(msg, message)
-            _SET_EXTRA(msg, _EMPTY)
-            return msg
-    return structure(obj, MqttMessage, status_code=200, body=data)
-
-
-_Setter = Callable[[object, object], None]
-
-
-def _slot_setters() -> tuple[_Setter, _Setter, _Setter] | None:
-    """Setters of MqttMessage's three slots; ``None`` if its shape ever differs."""
-    names = ("topic", "message", "extra")
-    slots = tuple(s for s in getattr(MqttMessage, "__slots__", ()) if s != "__weakref__")
-    if (
-        tuple(a.name for a in attrs.fields(MqttMessage)) != names
-        or slots != names
-        or hasattr(MqttMessage, "__attrs_post_init__")
-    ):
-        return None
-    topic, message, extra = (MqttMessage.__dict__[name].__set__ for name in names)
-    return topic, message, extra
-
-
-def _unused_setter(instance: object, value: object) -> None:
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-_new: Final = object.__new__
-_SETTERS: Final = _slot_setters()
-_FAST_MESSAGE: Final = _SETTERS is not None
-_SET_TOPIC, _SET_MESSAGE, _SET_EXTRA = _SETTERS or (_unused_setter,) * 3
 
 
 def _format_seconds(value: float) -> str:
@@ -296,8 +80,8 @@ def _is_retryable(error: LosantError) -> bool:
 
 
 def _zero_delay() -> bool:
-    """Whether the transport's testing switch made every retry delay zero."""
-    return _transport._zero_delay
+    """Whether the retry testing switch (``_retry.set_testing``) made every delay zero."""
+    return _retry._zero_delay
 
 
 def _reconnect_delay(
@@ -653,142 +437,3 @@ async def _finish(chunks: AsyncIterator[bytes]) -> None:
     if aclose is not None:
         with contextlib.suppress(Exception):
             await aclose()
-
-
-class MqttStreamGroup:
-    """Several ``MqttStream``s read as one iterator, messages interleaved as they arrive.
-
-    Each stream keeps its own connection and reconnection. The first stream
-    that fails for good ends the iteration with its error; a stream that ends
-    cleanly (204) just stops contributing, and the iteration ends when all have.
-
-    Reading several connections at once needs one task per stream, so this
-    class (unlike ``MqttStream``) owns a task group, entered in
-    ``__aenter__`` and exited in ``__aexit__``: the consumer's iterator
-    itself never holds a cancel scope across a ``yield``. The tasks hand
-    messages over through a bounded memory stream, so a slow consumer makes
-    the tasks wait (and TCP push back on the server) instead of buffering
-    without limit: at most ``max_buffer_size`` messages are read ahead.
-    """
-
-    def __init__(
-        self, streams: Iterable[MqttStream], *, max_buffer_size: int = _GROUP_BUFFER
-    ) -> None:
-        self._streams = list(streams)
-        if not self._streams:
-            raise ValueError("an MqttStreamGroup needs at least one stream")
-        if max_buffer_size < 0:
-            raise ValueError("max_buffer_size must be >= 0")
-        self._max_buffer_size = max_buffer_size
-        self._exit_stack: AsyncExitStack | None = None
-        self._task_group: anyio.abc.TaskGroup | None = None
-        self._receive: anyio.abc.ObjectReceiveStream[MqttMessage | LosantError] | None = None
-        self._closed = False
-        self._finished = False
-
-    @property
-    def streams(self) -> list[MqttStream]:
-        """The member streams (read their ``reconnects`` and ``last_event_id``)."""
-        return list(self._streams)
-
-    @property
-    def is_closed(self) -> bool:
-        """Whether the group has been closed."""
-        return self._closed
-
-    async def __aenter__(self) -> MqttStreamGroup:
-        """Open every stream (errors as ``MqttStream.__aenter__``), then start reading."""
-        if self._closed or self._exit_stack is not None:
-            raise RuntimeError("An MqttStreamGroup can be entered only once.")
-        stack = AsyncExitStack()
-        try:
-            for stream in self._streams:
-                await stack.enter_async_context(stream)
-            send, receive = anyio.create_memory_object_stream[MqttMessage | LosantError](
-                self._max_buffer_size
-            )
-            stack.push_async_callback(receive.aclose)
-            task_group = anyio.create_task_group()
-            await task_group.__aenter__()
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await stack.aclose()
-            self._closed = True
-            raise
-        self._exit_stack, self._task_group, self._receive = stack, task_group, receive
-        async with send:
-            for stream in self._streams:
-                task_group.start_soon(self._pump, stream, send.clone())
-        return self
-
-    async def _pump(
-        self, stream: MqttStream, send: anyio.abc.ObjectSendStream[MqttMessage | LosantError]
-    ) -> None:
-        async with send:
-            try:
-                async for message in stream:
-                    await send.send(message)
-            except LosantError as exc:
-                # Handed to the consumer rather than raised here, where the task
-                # group would wrap it in an ExceptionGroup and cancel the host.
-                await send.send(exc)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                pass  # the consumer side is gone: the group is closing
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._close(exc_type, exc, tb)
-
-    async def aclose(self) -> None:
-        """Stop the readers and close every stream. Idempotent.
-
-        Call it from the task that entered the group (the task group's rule).
-        """
-        await self._close(None, None, None)
-
-    async def _close(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        task_group, stack = self._task_group, self._exit_stack
-        self._task_group = None
-        try:
-            if task_group is not None:
-                # Not under a shield: the task group's scope encloses any we
-                # could open here. Its tasks close their streams shielded.
-                task_group.cancel_scope.cancel()
-                await task_group.__aexit__(exc_type, exc, tb)
-        finally:
-            if stack is not None:
-                with anyio.CancelScope(shield=True):
-                    await stack.aclose()
-
-    def __aiter__(self) -> MqttStreamGroup:
-        return self
-
-    async def __anext__(self) -> MqttMessage:
-        """The next message from any stream."""
-        if self._closed:
-            raise ClientClosedError("This MqttStreamGroup is closed.")
-        if self._receive is None:
-            raise RuntimeError("Open the group first: 'async with group: ...'")
-        if self._finished:
-            raise StopAsyncIteration
-        try:
-            item = await self._receive.receive()
-        except anyio.EndOfStream:
-            self._finished = True
-            raise StopAsyncIteration from None
-        if isinstance(item, LosantError):
-            self._finished = True
-            raise item
-        return item

@@ -1,7 +1,7 @@
 """The fast paths of issue 7 give exactly what the general code gives.
 
 Cached URLs and body-less requests (``_transport``), generated model decoders
-(``_convert``) and the run-of-events SSE reader (``_sse``) are each checked
+(``_convert``) and the run-of-events SSE reader (``_sse_decode``) are each checked
 against the slower code they stand in for.
 """
 
@@ -23,7 +23,7 @@ from losant_async._convert import _checked_model_hook, converter, structure
 from losant_async._exceptions import APIResponseValidationError
 from losant_async._models import Application, ApplicationGlobal, MqttMessage
 from losant_async._models._base import _DECODING
-from losant_async._sse import _SSEDecoder, _to_message
+from losant_async._sse_decode import _SSEDecoder, _to_message
 from losant_async._transport import _NO_BODY, _URL_CACHE_SIZE, _Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 from tests.unit._model_examples import APPLICATION, EXAMPLES

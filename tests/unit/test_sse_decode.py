@@ -24,13 +24,8 @@ from losant_async._exceptions import (
     PermissionDeniedError,
     RateLimitError,
 )
-from losant_async._sse import (
-    MqttStream,
-    MqttStreamGroup,
-    _reconnect_delay,
-    _SSEDecoder,
-    _to_message,
-)
+from losant_async._sse import MqttStream, MqttStreamGroup, _reconnect_delay
+from losant_async._sse_decode import _SSEDecoder, _to_message
 from losant_async._transport import _Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
@@ -479,9 +474,9 @@ async def test_server_retry_field_floors_the_delay(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The SSE retry: field sets the least delay before a reconnect."""
-    from losant_async import _transport as transport_module
+    from losant_async import _retry as retry_module
 
-    monkeypatch.setattr(transport_module, "_zero_delay", False)
+    monkeypatch.setattr(retry_module, "_zero_delay", False)
     slept: list[float] = []
     real_sleep = anyio.sleep
 

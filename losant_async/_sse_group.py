@@ -1,0 +1,168 @@
+"""``MqttStreamGroup``: several ``MqttStream``s read as one iterator.
+
+The only part of the stream layer that runs tasks: one reader per member
+stream, in a task group the group owns from ``__aenter__`` to ``__aexit__``,
+handing messages to the consumer through a bounded memory stream. Each member
+keeps its own connection, watchdog and reconnection (``_sse.MqttStream``);
+``losant_async._sse`` re-exports this class, where the package maps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import TYPE_CHECKING, Final
+
+import anyio
+import anyio.abc
+
+from ._constants import STREAM_GROUP_BUFFER
+from ._exceptions import ClientClosedError, LosantError
+from ._models import MqttMessage
+
+if TYPE_CHECKING:
+    from ._sse import MqttStream
+
+__all__ = ["MqttStreamGroup"]
+
+_GROUP_BUFFER: Final = STREAM_GROUP_BUFFER
+
+
+class MqttStreamGroup:
+    """Several ``MqttStream``s read as one iterator, messages interleaved as they arrive.
+
+    Each stream keeps its own connection and reconnection. The first stream
+    that fails for good ends the iteration with its error; a stream that ends
+    cleanly (204) just stops contributing, and the iteration ends when all have.
+
+    Reading several connections at once needs one task per stream, so this
+    class (unlike ``MqttStream``) owns a task group, entered in
+    ``__aenter__`` and exited in ``__aexit__``: the consumer's iterator
+    itself never holds a cancel scope across a ``yield``. The tasks hand
+    messages over through a bounded memory stream, so a slow consumer makes
+    the tasks wait (and TCP push back on the server) instead of buffering
+    without limit: at most ``max_buffer_size`` messages are read ahead.
+    """
+
+    def __init__(
+        self, streams: Iterable[MqttStream], *, max_buffer_size: int = _GROUP_BUFFER
+    ) -> None:
+        self._streams = list(streams)
+        if not self._streams:
+            raise ValueError("an MqttStreamGroup needs at least one stream")
+        if max_buffer_size < 0:
+            raise ValueError("max_buffer_size must be >= 0")
+        self._max_buffer_size = max_buffer_size
+        self._exit_stack: AsyncExitStack | None = None
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._receive: anyio.abc.ObjectReceiveStream[MqttMessage | LosantError] | None = None
+        self._closed = False
+        self._finished = False
+
+    @property
+    def streams(self) -> list[MqttStream]:
+        """The member streams (read their ``reconnects`` and ``last_event_id``)."""
+        return list(self._streams)
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the group has been closed."""
+        return self._closed
+
+    async def __aenter__(self) -> MqttStreamGroup:
+        """Open every stream (errors as ``MqttStream.__aenter__``), then start reading."""
+        if self._closed or self._exit_stack is not None:
+            raise RuntimeError("An MqttStreamGroup can be entered only once.")
+        stack = AsyncExitStack()
+        try:
+            for stream in self._streams:
+                await stack.enter_async_context(stream)
+            send, receive = anyio.create_memory_object_stream[MqttMessage | LosantError](
+                self._max_buffer_size
+            )
+            stack.push_async_callback(receive.aclose)
+            task_group = anyio.create_task_group()
+            await task_group.__aenter__()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await stack.aclose()
+            self._closed = True
+            raise
+        self._exit_stack, self._task_group, self._receive = stack, task_group, receive
+        async with send:
+            for stream in self._streams:
+                task_group.start_soon(self._pump, stream, send.clone())
+        return self
+
+    async def _pump(
+        self, stream: MqttStream, send: anyio.abc.ObjectSendStream[MqttMessage | LosantError]
+    ) -> None:
+        async with send:
+            try:
+                async for message in stream:
+                    await send.send(message)
+            except LosantError as exc:
+                # Handed to the consumer rather than raised here, where the task
+                # group would wrap it in an ExceptionGroup and cancel the host.
+                await send.send(exc)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass  # the consumer side is gone: the group is closing
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._close(exc_type, exc, tb)
+
+    async def aclose(self) -> None:
+        """Stop the readers and close every stream. Idempotent.
+
+        Call it from the task that entered the group (the task group's rule).
+        """
+        await self._close(None, None, None)
+
+    async def _close(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        task_group, stack = self._task_group, self._exit_stack
+        self._task_group = None
+        try:
+            if task_group is not None:
+                # Not under a shield: the task group's scope encloses any we
+                # could open here. Its tasks close their streams shielded.
+                task_group.cancel_scope.cancel()
+                await task_group.__aexit__(exc_type, exc, tb)
+        finally:
+            if stack is not None:
+                with anyio.CancelScope(shield=True):
+                    await stack.aclose()
+
+    def __aiter__(self) -> MqttStreamGroup:
+        return self
+
+    async def __anext__(self) -> MqttMessage:
+        """The next message from any stream."""
+        if self._closed:
+            raise ClientClosedError("This MqttStreamGroup is closed.")
+        if self._receive is None:
+            raise RuntimeError("Open the group first: 'async with group: ...'")
+        if self._finished:
+            raise StopAsyncIteration
+        try:
+            item = await self._receive.receive()
+        except anyio.EndOfStream:
+            self._finished = True
+            raise StopAsyncIteration from None
+        if isinstance(item, LosantError):
+            self._finished = True
+            raise item
+        return item

@@ -1,26 +1,22 @@
-"""HTTP for losant_async: headers, auth, retries, error mapping and streaming.
+"""HTTP for losant_async: headers, auth, the retry loop, error mapping and streaming.
 
 `_Transport` builds each `httpx.Request` itself and hands it straight to an
 `httpx.AsyncBaseTransport` (or to a caller's `httpx.AsyncClient`). It returns
-status, headers and bytes: it knows HTTP and nothing about models.
+status, headers and bytes: it knows HTTP and nothing about models. Which
+failures are retried, and after how long, is decided in `_retry`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import enum
 import json as _json
 import logging
-import math
 import os
-import random
-import re
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC
 from types import TracebackType
 from typing import IO, Final, TypeAlias
 from urllib.parse import urlencode
@@ -29,6 +25,7 @@ import anyio
 import attrs
 import httpx
 
+from . import _retry
 from ._constants import (
     ACCEPT_VERSION,
     BODY_SNIPPET_LIMIT,
@@ -36,9 +33,7 @@ from ._constants import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_QUERY,
     DEFAULT_TIMEOUT,
-    INITIAL_RETRY_DELAY,
     MAX_RETRY_AFTER,
-    MAX_RETRY_DELAY,
     USER_AGENT,
 )
 from ._exceptions import (
@@ -53,6 +48,16 @@ from ._exceptions import (
 )
 from ._http11 import _default_transport
 
+# The retry policy lives in _retry. `X as X` re-exports what callers and tests
+# have always imported from here: `_RetryPolicy` is part of `request()`'s
+# signature, and conftest switches delays off with `_transport.set_testing`.
+from ._retry import _TRANSPORT_ERRORS
+from ._retry import _backoff as _backoff
+from ._retry import _parse_retry_after as _parse_retry_after
+from ._retry import _RetryPolicy as _RetryPolicy
+from ._retry import _should_retry as _should_retry
+from ._retry import set_testing as set_testing
+
 __all__ = ["set_testing"]
 
 _log = logging.getLogger("losant_async")
@@ -66,14 +71,6 @@ class _NoBody(enum.Enum):
 
 
 _NO_BODY: Final = _NoBody.NO_BODY
-
-
-class _RetryPolicy(enum.Enum):
-    """Which failures a request may be repeated after."""
-
-    SAFE = "safe"  # connect/read errors, timeouts, 408, 429, 5xx
-    ENQUEUE = "enqueue"  # only connect errors (nothing reached the server) and 429
-    NEVER = "never"
 
 
 class _RedactFilter(logging.Filter):
@@ -91,75 +88,7 @@ if not any(isinstance(f, _RedactFilter) for f in _log.filters):
     _log.addFilter(_RedactFilter())
 
 
-# --- retry decisions: small pure functions --------------------------------
-
-_zero_delay = False
-
-
-def set_testing(*, zero_delay: bool) -> None:
-    """Make every retry delay zero (for test suites), or restore real delays."""
-    global _zero_delay
-    _zero_delay = zero_delay
-
-
-# Raised by a connect attempt: the request never reached the server, so even
-# a job-enqueuing action may be repeated (API.md "Details: Retries").
-_CONNECT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout)
-# What becomes APIConnectionError: a body that cannot be decoded (bad gzip)
-# is a transport fault too.
-_TRANSPORT_ERRORS: Final = (httpx.TransportError, httpx.DecodingError)
-
-
-def _should_retry(policy: _RetryPolicy, outcome: int | BaseException) -> bool:
-    """Whether a status code, or a (translated or httpx) error, may be retried."""
-    if policy is _RetryPolicy.NEVER:
-        return False
-    if isinstance(outcome, int):
-        if outcome == 429:
-            return True
-        return policy is _RetryPolicy.SAFE and (outcome == 408 or outcome >= 500)
-    cause = outcome.__cause__ if isinstance(outcome, APIConnectionError) else outcome
-    if policy is _RetryPolicy.ENQUEUE:
-        return isinstance(cause, _CONNECT_ERRORS)
-    return isinstance(outcome, APIConnectionError) or isinstance(cause, _TRANSPORT_ERRORS)
-
-
-def _backoff(attempt: int, retry_after: float | None) -> float:
-    """Seconds to wait before retry number ``attempt`` (0 for the first retry).
-
-    A usable ``Retry-After`` wins; otherwise exponential from
-    ``INITIAL_RETRY_DELAY`` up to ``MAX_RETRY_DELAY``, with up to 25% jitter
-    taken off so that clients that failed together do not retry together.
-    """
-    if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER:
-        return retry_after
-    delay = min(INITIAL_RETRY_DELAY * 2.0 ** min(attempt, 32), MAX_RETRY_DELAY)
-    return delay * (1 - 0.25 * random.random())
-
-
-_DELAY_SECONDS = re.compile(r"\d+(?:\.\d+)?")
-
-
-def _parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
-    """``Retry-After`` in seconds (RFC 9110 10.2.3: seconds or an HTTP-date).
-
-    ``now`` is the POSIX time an HTTP-date is measured from (default: now).
-    A date in the past gives 0; anything unreadable gives ``None``.
-    """
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    value = value.strip()
-    if _DELAY_SECONDS.fullmatch(value):
-        seconds = float(value)
-        return seconds if math.isfinite(seconds) else None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+# --- the retry loop's sleep -------------------------------------------------
 
 
 async def _sleep(seconds: float) -> None:
@@ -596,7 +525,7 @@ class _Transport:
                 and (multipart is None or _rewind(multipart, positions))
             ):
                 raise failure
-            delay = 0.0 if _zero_delay else _backoff(attempt, retry_after)
+            delay = 0.0 if _retry._zero_delay else _backoff(attempt, retry_after)
             attempt += 1
             _log.debug(
                 "retrying %s %s in %.2f s (retry %d of %d)",

@@ -1,0 +1,107 @@
+"""Retry policy for losant_async: which failures may be repeated, and after how long.
+
+Small pure functions, as STYLE.md asks: ``_should_retry(policy, outcome)``
+decides from a status code or an error, ``_backoff(attempt, retry_after)``
+gives the delay and ``_parse_retry_after`` reads the server's ``Retry-After``;
+``_RetryPolicy`` names what each Losant action allows. ``set_testing`` is the
+test switch that zeroes every delay (read by ``_transport``'s retry loop and
+``_sse``'s reconnects). Nothing here sends or sleeps: the loop that does is
+``_transport._Transport.request``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+import math
+import random
+import re
+import time
+from datetime import UTC
+from typing import Final
+
+import httpx
+
+from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY
+from ._exceptions import APIConnectionError
+
+__all__ = ["set_testing"]
+
+
+class _RetryPolicy(enum.Enum):
+    """Which failures a request may be repeated after."""
+
+    SAFE = "safe"  # connect/read errors, timeouts, 408, 429, 5xx
+    ENQUEUE = "enqueue"  # only connect errors (nothing reached the server) and 429
+    NEVER = "never"
+
+
+# Readers look it up here at call time (``_retry._zero_delay``), never import
+# it by name: set_testing rebinds it.
+_zero_delay = False
+
+
+def set_testing(*, zero_delay: bool) -> None:
+    """Make every retry delay zero (for test suites), or restore real delays."""
+    global _zero_delay
+    _zero_delay = zero_delay
+
+
+# Raised by a connect attempt: the request never reached the server, so even
+# a job-enqueuing action may be repeated (API.md "Details: Retries").
+_CONNECT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout)
+# What becomes APIConnectionError: a body that cannot be decoded (bad gzip)
+# is a transport fault too.
+_TRANSPORT_ERRORS: Final = (httpx.TransportError, httpx.DecodingError)
+
+
+def _should_retry(policy: _RetryPolicy, outcome: int | BaseException) -> bool:
+    """Whether a status code, or a (translated or httpx) error, may be retried."""
+    if policy is _RetryPolicy.NEVER:
+        return False
+    if isinstance(outcome, int):
+        if outcome == 429:
+            return True
+        return policy is _RetryPolicy.SAFE and (outcome == 408 or outcome >= 500)
+    cause = outcome.__cause__ if isinstance(outcome, APIConnectionError) else outcome
+    if policy is _RetryPolicy.ENQUEUE:
+        return isinstance(cause, _CONNECT_ERRORS)
+    return isinstance(outcome, APIConnectionError) or isinstance(cause, _TRANSPORT_ERRORS)
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    """Seconds to wait before retry number ``attempt`` (0 for the first retry).
+
+    A usable ``Retry-After`` wins; otherwise exponential from
+    ``INITIAL_RETRY_DELAY`` up to ``MAX_RETRY_DELAY``, with up to 25% jitter
+    taken off so that clients that failed together do not retry together.
+    """
+    if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER:
+        return retry_after
+    delay = min(INITIAL_RETRY_DELAY * 2.0 ** min(attempt, 32), MAX_RETRY_DELAY)
+    return delay * (1 - 0.25 * random.random())
+
+
+_DELAY_SECONDS = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
+    """``Retry-After`` in seconds (RFC 9110 10.2.3: seconds or an HTTP-date).
+
+    ``now`` is the POSIX time an HTTP-date is measured from (default: now).
+    A date in the past gives 0; anything unreadable gives ``None``.
+    """
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    if _DELAY_SECONDS.fullmatch(value):
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))

@@ -70,7 +70,6 @@ if __name__ == "__main__":
     else:
         from losant_async.testing import LocalLosant
 
-        with LocalLosant().run_in_thread() as server:
-            server.job_duration = 0.5
+        with LocalLosant(job_duration=0.5).run_in_thread() as server:
             app_id = server.create_application(name="Example application")
             trio.run(main, server.token, server.base_url, app_id)

@@ -225,9 +225,8 @@ async def readme(cfg: Config, *, content: str | None, path: str | None) -> int:
             content = fh.read()
     async with open_application(cfg) as app:
         result = await (app.readme_patch(content) if content is not None else app.readme())
-    data = jsonable(result)
     if cfg.as_json:
-        print_json(data)
+        print_json(jsonable(result))
     else:
         sys.stdout.write((result.content or "") + "\n")
     return ExitCode.OK
@@ -366,10 +365,15 @@ async def import_(
         return await _job_result(cfg, result, wait=wait, deadline=deadline, label="import")
 
 
+def yesterday() -> dt.datetime:
+    """Midnight UTC of the day before today: the last whole day there is to archive."""
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - dt.timedelta(days=1)
+
+
 def _archive_date(text: str | None) -> dt.datetime:
     if text is None:
-        today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        return today - dt.timedelta(days=1)
+        return yesterday()
     value = parse_time(text, name="--date")
     if isinstance(value, int):
         return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
@@ -394,13 +398,11 @@ async def archive(
         return await _job_result(cfg, result, wait=wait, deadline=deadline, label=f"archive {kind}")
 
 
-async def emulator(cfg: Config, *, job_duration: float | None, port: int = 0) -> int:
+async def emulator(cfg: Config, *, job_duration: float, port: int = 0) -> int:
     """``emulator``: serve the local Losant until Ctrl-C."""
     from losant_async.testing import LocalLosant
 
-    with LocalLosant(port=port).run_in_thread() as server:
-        if job_duration is not None:
-            server.job_duration = job_duration
+    with LocalLosant(job_duration=job_duration, port=port).run_in_thread() as server:
         app_id = server.create_application(name="Emulator application")
         settings = {
             "LOSANT_API_URL": server.base_url,

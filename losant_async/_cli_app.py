@@ -49,19 +49,23 @@ def cli(ctx: click.Context, backend: str) -> None:
     ctx.obj = backend
 
 
+def _backend(ctx: click.Context) -> str:
+    """The --backend of the group (the root context's object)."""
+    return str(ctx.find_root().obj or "asyncio")
+
+
 def _api_options(*, application: bool = True, json_flag: bool = True) -> Callable[[F], F]:
     """Add --token/--base-url[/--application][/--json] and pass a Config as ``cfg``."""
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(**kwargs: Any) -> Any:
-            ctx = click.get_current_context()
             cfg = Config(
                 token=kwargs.pop("token"),
                 base_url=kwargs.pop("base_url"),
                 application=kwargs.pop("application", None),
                 as_json=kwargs.pop("as_json", False),
-                backend=str(ctx.find_root().obj or "asyncio"),
+                backend=_backend(click.get_current_context()),
             )
             return func(cfg, **kwargs)
 
@@ -366,7 +370,7 @@ def archive(cfg: Config, wait: bool, timeout: float | None, kind: str, date: str
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as one JSON line.")
 @click.pass_context
-def emulator(ctx: click.Context, job_duration: float | None, port: int, as_json: bool) -> int:
+def emulator(ctx: click.Context, job_duration: float, port: int, as_json: bool) -> int:
     """Serve the local Losant on 127.0.0.1 until Ctrl-C.
 
     Prints LOSANT_API_URL, LOSANT_API_TOKEN and LOSANT_APPLICATION_ID lines
@@ -374,7 +378,7 @@ def emulator(ctx: click.Context, job_duration: float | None, port: int, as_json:
     """
     from . import _cli_actions as act
 
-    cfg = Config(backend=str(ctx.find_root().obj or "asyncio"), as_json=as_json)
+    cfg = Config(backend=_backend(ctx), as_json=as_json)
     return _run(cfg, act.emulator, job_duration=job_duration, port=port)
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from ._cli import Config, ExitCode
-from ._cli_actions import follow_jobs
+from ._cli_actions import follow_jobs, yesterday
 from ._cli_output import cell, console, jsonable, record_table, rows_table
 
 if TYPE_CHECKING:
@@ -87,8 +87,7 @@ async def run(cfg: Config, *, local: bool, messages: int) -> int:
         from losant_async.testing import LocalLosant
 
         out.print("[bold]losant-async demo[/]: starting the local Losant (in-process, 127.0.0.1)")
-        with LocalLosant().run_in_thread() as server:
-            server.job_duration = _JOB_DURATION
+        with LocalLosant(job_duration=_JOB_DURATION).run_in_thread() as server:
             app_id = server.create_application(name="Greenhouse")
             out.print(f"local Losant at {server.base_url}, application {app_id}")
             story = _Story(out, read_only=False)
@@ -252,8 +251,7 @@ async def _jobs_story(story: _Story, app: AsyncApplication) -> None:
     out = story.out
     with story.step("jobs: an export and a data archive, followed to the end", "jobs"):
         export = await app.export(include_devices=True, force_job=True)
-        yesterday = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        archive = await app.archive_data(date=yesterday - dt.timedelta(days=1))
+        archive = await app.archive_data(date=yesterday())
         if not isinstance(export, JobHandle):
             raise TypeError(f"export answered without a job: {export!r}")
         out.print(f"enqueued export {export.job_id} and archive {archive.job_id}")

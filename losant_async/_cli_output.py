@@ -22,7 +22,6 @@ _CELL_LIMIT = 60
 # Fields of objects that may not be attrs classes (handles, outcomes).
 _HANDLE_FIELDS = ("job_id", "action", "application_id", "enqueued_at")
 _OUTCOME_FIELDS = ("status", "started_at", "completed_at", "output", "error")
-_PROGRESS_FIELDS = ("status", "completed", "total")
 
 
 def jsonable(value: object) -> object:

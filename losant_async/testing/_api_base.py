@@ -149,9 +149,8 @@ class ApiBase:
     def _reply(self, ctx: Context, status: int, body: object) -> Response:
         if self._check_responses:
             resource, action = "application", ctx.action
-            if action in ("jobLogs", "jobLog"):
-                resource = "applicationJobLogs" if action == "jobLogs" else "applicationJobLog"
-                action = "get"
+            if action in _schemas.JOB_LOG_RESOURCES:
+                resource, action = _schemas.JOB_LOG_RESOURCES[action], "get"
             name = _schemas.response_schema(resource, action, status)
             problem = (
                 "no such status"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Literal
 
-from losant_async.testing._state import check_known_actions
+from losant_async.testing import _schemas
 
 BadBodyKind = Literal["not_json", "truncated"]
 
@@ -25,6 +25,11 @@ class _Rule:
 
     def matches(self, action: str, application_id: str | None) -> bool:
         return self.action in ("*", action) and self.application_id in (None, application_id)
+
+
+def _check_action(action: str) -> None:
+    if action != "*" and action not in _schemas.ACTIONS:
+        raise ValueError(f"unknown action {action!r}; expected one of {sorted(_schemas.ACTIONS)}")
 
 
 def _check_times(times: int | None) -> None:
@@ -49,7 +54,7 @@ class Faults:
     def _arm(
         self, kind: str, action: str, application_id: str | None, times: int | None, value: object
     ) -> None:
-        check_known_actions([action])
+        _check_action(action)
         _check_times(times)
         with self._lock:
             self._rules.setdefault(kind, []).append(_Rule(action, application_id, times, value))

@@ -72,18 +72,21 @@ _READ_ACTIONS = frozenset(
     }
 )
 _CLI_ACTIONS = frozenset({"get", "globals", "patch", "readme", "readmePatch"})
-_ALL = ("all.Application", "all.Organization", "all.User")
+ALL_SCOPES = ("all.Application", "all.Organization", "all.User")
+"""The scopes every action accepts: the local Losant's own token has them."""
 _READ = ("all.Application.read", "all.Organization.read", "all.User.read")
+JOB_LOG_RESOURCES = {"jobLogs": "applicationJobLogs", "jobLog": "applicationJobLog"}
+"""The job log reads: their resource in spec/api/application.json, whose action is `get`."""
 
 
 @functools.cache
 def accepted_scopes(action: str) -> frozenset[str]:
     """The scopes of which a token needs at least one to call `action`."""
-    scopes = set(_ALL)
-    if action in ("jobLogs", "jobLog"):
+    scopes = set(ALL_SCOPES)
+    resource = JOB_LOG_RESOURCES.get(action)
+    if resource is not None:
         # Not on the reference page: the job log resources take their own
         # scopes (spec/api/application.json "auth") and the read variants.
-        resource = "applicationJobLogs" if action == "jobLogs" else "applicationJobLog"
         return frozenset({*scopes, *_READ, f"{resource}.*", f"{resource}.get"})
     scopes.add("application.*")
     scopes.update(api()["application"]["actions"][action]["auth"])

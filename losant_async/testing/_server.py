@@ -20,13 +20,13 @@ import anyio
 import anyio.from_thread
 import uvicorn
 
+from losant_async.testing import _schemas
 from losant_async.testing._api import Api
 from losant_async.testing._faults import Faults
 from losant_async.testing._jobs import JobRunner
 from losant_async.testing._sse import Broker
 from losant_async.testing._state import Json, State
 
-_ALL_SCOPES = ("all.Application", "all.Organization", "all.User")
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 5.0
 
@@ -76,7 +76,7 @@ class LocalLosant:
             keep_alive=keep_alive_interval,
             check_responses=check_responses,
         )
-        self.token = self._state.create_token(_ALL_SCOPES)
+        self.token = self._state.create_token(_schemas.ALL_SCOPES)
         self._port: int | None = None
         self._phase = "new"
         self._phase_lock = threading.Lock()

@@ -14,8 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from losant_async.testing import _schemas
-
 Json = dict[str, Any]
 
 _SUMMARY_COUNTS = (
@@ -352,12 +350,3 @@ class State:
     def export(self, key: str) -> bytes | None:
         with self._lock:
             return self._exports.get(key)
-
-
-def check_known_actions(actions: Iterable[str]) -> None:
-    """Raise ValueError naming the first action the local Losant does not know."""
-    for action in actions:
-        if action != "*" and action not in _schemas.ACTIONS:
-            raise ValueError(
-                f"unknown action {action!r}; expected one of {sorted(_schemas.ACTIONS)}"
-            )

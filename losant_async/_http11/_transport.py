@@ -282,7 +282,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
             await pool.finish(conn, reusable=keep_alive and not reader.trailing)
             stream = httpx.ByteStream(first)
         else:
-            stream = _Body(self, pool, conn, reader, first, read_timeout, keep_alive)
+            stream = _Body(pool, conn, reader, first, read_timeout, keep_alive, self._max_body)
         return httpx.Response(
             parsed_head.status,
             headers=parsed_head.headers,
@@ -364,21 +364,21 @@ class _Body(httpx.AsyncByteStream):
 
     def __init__(
         self,
-        owner: Http11Transport,
         pool: _Pool,
         conn: Conn,
         reader: _parser.BodyReader,
         first: bytes,
         read_timeout: float | None,
         keep_alive: bool,
+        max_body: int | None,
     ) -> None:
-        self._owner = owner
         self._pool = pool
         self._conn: Conn | None = conn
         self._reader = reader
         self._first = first
         self._timeout = read_timeout
         self._keep_alive = keep_alive
+        self._max_body = max_body
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
@@ -397,7 +397,7 @@ class _Body(httpx.AsyncByteStream):
                 block = reader.feed(data) if data else b""
                 if not data:
                     reader.feed_eof()
-                max_body = self._owner._max_body
+                max_body = self._max_body
                 if max_body is not None and reader.received > max_body:
                     raise httpx.RemoteProtocolError("response body exceeds max_body_size")
             except BaseException:

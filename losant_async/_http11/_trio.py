@@ -22,9 +22,7 @@ import socket
 import httpx
 import trio
 
-
-def _message(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
+from ._net import _message
 
 
 class _Deadlines:

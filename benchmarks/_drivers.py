@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 from urllib.parse import urlencode
 
 import anyio
@@ -95,41 +95,39 @@ async def get_losant_async(base_url: str, n: int, concurrency: int) -> Sample:
         return await _measure(app.get, n, concurrency)
 
 
+async def _get_raw_httpx(base_url: str, n: int, concurrency: int, **options: Any) -> Sample:
+    """``httpx.AsyncClient.get`` + status check + ``json.loads``; ``options`` go to the client."""
+    import httpx
+
+    async with httpx.AsyncClient(
+        base_url=base_url,
+        headers=HEADERS,
+        params=DEFAULT_QUERY,
+        **options,
+    ) as client:
+
+        async def call() -> object:
+            response = await client.get(APP_PATH)
+            if response.status_code >= 400:
+                raise RuntimeError(response.status_code)
+            return json.loads(response.content)
+
+        return await _measure(call, n, concurrency)
+
+
 async def get_httpx(base_url: str, n: int, concurrency: int) -> Sample:
     """Raw ``httpx.AsyncClient.get`` + status check + ``json.loads``."""
     import httpx
 
     limits = httpx.Limits(max_connections=max(100, concurrency))
-    async with httpx.AsyncClient(
-        base_url=base_url, headers=HEADERS, params=DEFAULT_QUERY, limits=limits
-    ) as client:
-
-        async def call() -> object:
-            response = await client.get(APP_PATH)
-            if response.status_code >= 400:
-                raise RuntimeError(response.status_code)
-            return json.loads(response.content)
-
-        return await _measure(call, n, concurrency)
+    return await _get_raw_httpx(base_url, n, concurrency, limits=limits)
 
 
 async def get_httpx_lean(base_url: str, n: int, concurrency: int) -> Sample:
     """Raw httpx over this package's lean HTTP/1.1 transport (informational)."""
-    import httpx
-
     from losant_async._http11 import _default_transport
 
-    async with httpx.AsyncClient(
-        base_url=base_url, headers=HEADERS, params=DEFAULT_QUERY, transport=_default_transport()
-    ) as client:
-
-        async def call() -> object:
-            response = await client.get(APP_PATH)
-            if response.status_code >= 400:
-                raise RuntimeError(response.status_code)
-            return json.loads(response.content)
-
-        return await _measure(call, n, concurrency)
+    return await _get_raw_httpx(base_url, n, concurrency, transport=_default_transport())
 
 
 async def get_aiohttp(base_url: str, n: int, concurrency: int) -> Sample:

@@ -128,14 +128,6 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _has_http11() -> bool:
-    try:
-        from losant_async._http11 import _default_transport  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def run_get(url: str, sizes: dict[str, int], raw: dict[str, list[Any]]) -> None:
     """``get`` at concurrency 1 and 64 for every client, interleaved."""
     drivers: list[tuple[str, str, Callable[..., Any]]] = [
@@ -144,9 +136,8 @@ def run_get(url: str, sizes: dict[str, int], raw: dict[str, list[Any]]) -> None:
         ("httpx", "asyncio", _drivers.get_httpx),
         ("aiohttp", "asyncio", _drivers.get_aiohttp),
         ("losant-rest", "threads", _drivers.get_losant_rest),
+        ("httpx+_http11", "asyncio", _drivers.get_httpx_lean),
     ]
-    if _has_http11():
-        drivers.append(("httpx+_http11", "asyncio", _drivers.get_httpx_lean))
     jobs = [(d, c) for c in (1, 64) for d in drivers]
     for rep in range(sizes["reps"]):
         for (name, backend, fn), c in _rotate(jobs, rep):

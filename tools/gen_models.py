@@ -553,12 +553,14 @@ class Generator:
         ]
         names = sorted(self.order)
         used = sorted(
-            n
-            for n in names
-            if self.classes[n].is_input
-            or any(f.nullable or f.wire != camel(f.attr) for f in self.classes[n].fields)
+            {
+                n
+                for n in names
+                if self.classes[n].is_input
+                or any(f.nullable or f.wire != camel(f.attr) for f in self.classes[n].fields)
+            }
+            | set(self.array_limits)
         )
-        used = sorted(set(used) | set(self.array_limits))
         lines.append(wrap_import("from . import ", used))
         lines += ["", "__all__: list[str] = []", ""]
         lines.append("# Attributes whose wire name is not the plain camelCase of the attribute.")
@@ -608,8 +610,6 @@ def render_field(f: Field) -> str:
     if f.validator:
         args.append(f"validator={f.validator}")
     if not args:
-        return f"    {f.attr}: {annotation}"
-    if f.required and not f.validator:
         return f"    {f.attr}: {annotation}"
     if args == ["default=None"]:
         return f"    {f.attr}: {annotation} = None"

@@ -52,6 +52,13 @@ def _wire_names(cls: type) -> dict[str, str]:
     return {a.name: odd.get(a.name, _camel(a.name)) for a in attrs.fields(cls) if a.name != "extra"}
 
 
+def _overrides(names: Mapping[str, str]) -> dict[str, Any]:
+    """cattrs' ``override``s of a model: renamed to its wire keys, ``extra`` left out."""
+    overrides: dict[str, Any] = {attr: override(rename=wire) for attr, wire in names.items()}
+    overrides["extra"] = override(omit=True)
+    return overrides
+
+
 # -- primitives: strict (a number is not silently a string) and cheap -------------
 
 
@@ -91,8 +98,15 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def _as_utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive one is taken as UTC (API.md "Details": Models)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
 def _unstructure_datetime(value: datetime) -> str:
-    value = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    value = _as_utc(value)
     # Losant writes milliseconds and "Z" (spec examples: "2016-06-13T04:00:00.000Z").
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -251,10 +265,8 @@ def _checked_model_hook(cls: type) -> _Hook:
     """
     names = _wire_names(cls)
     known = frozenset(names.values())
-    overrides: dict[str, Any] = {attr: override(rename=wire) for attr, wire in names.items()}
-    overrides["extra"] = override(omit=True)
     base: Callable[[Any, Any], Any] = make_dict_structure_fn(
-        cls, converter, _cattrs_detailed_validation=True, **overrides
+        cls, converter, _cattrs_detailed_validation=True, **_overrides(names)
     )
     setattr_ = object.__setattr__
     proxy = types.MappingProxyType
@@ -387,11 +399,8 @@ def _model_structure_hook(cls: type) -> _Hook:
 
 
 def _model_unstructure_hook(cls: type) -> Callable[[Any], dict[str, Any]]:
-    names = _wire_names(cls)
-    overrides: dict[str, Any] = {attr: override(rename=wire) for attr, wire in names.items()}
-    overrides["extra"] = override(omit=True)
     base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
-        cls, converter, _cattrs_omit_if_default=True, **overrides
+        cls, converter, _cattrs_omit_if_default=True, **_overrides(_wire_names(cls))
     )
 
     def unstructure_model(instance: Any) -> dict[str, Any]:

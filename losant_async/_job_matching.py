@@ -12,13 +12,13 @@ calls ``_match`` and turns the entry it follows into progress and outcomes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Final
 
 import attrs
 
-from ._convert import unstructure
+from ._convert import _as_utc, unstructure
 from ._models import ApplicationImportExecution, ApplicationJobLog
 
 # Actions whose jobs land in the job logs; their log entry's `name` is the
@@ -72,12 +72,6 @@ class _Entry:
     total: float | None
     output: Mapping[str, object]
     error: str | None
-
-
-def _as_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -29,13 +29,12 @@ from ._constants import (
     JOB_POLL_MAX,
     JOB_POLL_MULTIPLIER,
 )
-from ._convert import structure, structure_list
+from ._convert import _as_utc, structure, structure_list
 from ._exceptions import JobAmbiguousError, JobFailedError, RateLimitError
 from ._job_matching import (
     _IMPORT_LOG_ACTIONS,
     _JOB_LOG_ACTIONS,
     _QUEUED,
-    _as_utc,
     _Entry,
     _frozen_mapping,
     _import_log_entry,
@@ -45,6 +44,7 @@ from ._job_matching import (
     _utc,
 )
 from ._models import ApplicationImportExecution, ApplicationJobLog, ApplicationJobLogs
+from ._params import to_ms
 from ._transport import _RetryPolicy
 
 if TYPE_CHECKING:
@@ -54,11 +54,7 @@ __all__ = ["JobHandle", "JobOutcome", "JobProgress"]
 
 _TERMINAL_STATUSES: Final = frozenset({"completed", "errored", "failed"})
 _FAILED_STATUSES: Final = frozenset({"errored", "failed"})
-
-# Entries read per request: job logs are paged (newest first) until the page
-# is older than the match window; import logs take `limit` (no paging).
-_LOG_PAGE_SIZE: Final = JOB_LOG_PAGE_SIZE
-_MAX_LOG_PAGES: Final = JOB_LOG_MAX_PAGES
+_SKEW: Final = timedelta(seconds=JOB_MATCH_SKEW)
 
 
 @attrs.frozen
@@ -351,14 +347,12 @@ class JobHandle:
     # -- one poll -------------------------------------------------------
 
     def _window(self) -> tuple[datetime, datetime]:
-        skew = timedelta(seconds=JOB_MATCH_SKEW)
-        return self.enqueued_at - skew, self.accepted_at + skew
+        return self.enqueued_at - _SKEW, self.accepted_at + _SKEW
 
     def _window_may_grow(self) -> bool:
         # Until a server clock up to JOB_MATCH_SKEW behind ours could still
         # stamp a new entry inside the window, a window match is re-checked.
-        skew = timedelta(seconds=JOB_MATCH_SKEW)
-        return datetime.now(UTC) <= self.accepted_at + 2 * skew
+        return datetime.now(UTC) <= self.accepted_at + 2 * _SKEW
 
     async def _poll(self) -> _Entry | None:
         """One look at the logs: the job's entry, or ``None`` if not there yet."""
@@ -421,12 +415,13 @@ class JobHandle:
         return await self._fetch_job_logs()
 
     async def _fetch_import_logs(self) -> list[_Entry]:
+        # Not paged: importLogs takes ``limit`` and ``since`` only (spec/api/application.json).
         since, _ = self._window()
         response = await self._transport.request(
             "GET",
             f"/applications/{self.application_id}/importLogs",
             retry=_RetryPolicy.SAFE,
-            params=[("limit", str(_LOG_PAGE_SIZE)), ("since", str(int(since.timestamp() * 1000)))],
+            params=[("limit", str(JOB_LOG_PAGE_SIZE)), ("since", to_ms(since))],
         )
         logs = structure_list(
             response.json(),
@@ -439,11 +434,11 @@ class JobHandle:
     async def _fetch_job_logs(self) -> list[_Entry]:
         since, _ = self._window()
         entries: list[_Entry] = []
-        for page in range(_MAX_LOG_PAGES):
+        for page in range(JOB_LOG_MAX_PAGES):
             params = [
                 ("sortField", "runQueuedAt"),
                 ("sortDirection", "desc"),
-                ("perPage", str(_LOG_PAGE_SIZE)),
+                ("perPage", str(JOB_LOG_PAGE_SIZE)),
             ]
             if page:
                 params.append(("page", str(page)))
@@ -464,6 +459,6 @@ class JobHandle:
             oldest = _utc(logs[-1].run_queued_at) if logs else None
             # Newest first: once a page reaches back before the window, or is
             # not full, every candidate has been seen.
-            if len(logs) < _LOG_PAGE_SIZE or oldest is None or oldest < since:
+            if len(logs) < JOB_LOG_PAGE_SIZE or oldest is None or oldest < since:
                 break
         return entries

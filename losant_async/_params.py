@@ -20,7 +20,7 @@ import attrs
 from cattrs.v import transform_error
 
 from ._constants import APPLICATION_ID_LENGTH
-from ._convert import _camel, _wire_names, converter, unstructure
+from ._convert import _as_utc, _camel, _wire_names, converter, unstructure
 from ._models import ApplicationImportOptions, ImportIntoApplicationOptions
 from ._models._base import _DECODING
 from ._models._wire import ARRAY_LIMITS, NULLABLE
@@ -243,9 +243,7 @@ def to_ms(value: datetime | int | float) -> str:
     if isinstance(value, bool):
         raise TypeError("a time must be a datetime or milliseconds, not bool")
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return str((value - _EPOCH) // _MS)
+        return str((_as_utc(value) - _EPOCH) // _MS)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):

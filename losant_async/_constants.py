@@ -27,11 +27,20 @@ INITIAL_RETRY_DELAY: Final = 0.5
 MAX_RETRY_DELAY: Final = 8.0
 # A Retry-After beyond this is not waited for: the error goes to the caller.
 MAX_RETRY_AFTER: Final = 60.0
+# Up to this fraction of a retry delay is taken off at random, so that clients
+# that failed together do not retry together.
+RETRY_JITTER: Final = 0.25
 
 # Error bodies and unparseable responses are quoted up to this many characters.
 BODY_SNIPPET_LIMIT: Final = 1024
+# Bytes read or decoded for a snippet: a UTF-8 character takes at most 4.
+BODY_SNIPPET_BYTES: Final = BODY_SNIPPET_LIMIT * 4
 
 APPLICATION_ID_LENGTH: Final = 24
+
+# Parsed URLs kept per transport: parsing one costs more than the rest of
+# building a request, and most calls repeat the same few URLs.
+URL_CACHE_SIZE: Final = 256
 
 # Streams (API.md "Streams").
 DEFAULT_KEEP_ALIVE_INTERVAL: Final = 2.0
@@ -40,6 +49,9 @@ KEEP_ALIVE_MISSES: Final = 3
 MIN_SILENCE_TIMEOUT: Final = 1.0
 STREAM_BACKOFF_INITIAL: Final = 0.5
 STREAM_BACKOFF_MAX: Final = 30.0
+# A reconnect delay is scaled by a random factor in [1 - this, 1]: many clients
+# dropped together do not reconnect together.
+STREAM_RECONNECT_JITTER: Final = 0.5
 # Messages an MqttStreamGroup reads ahead of its consumer, across its streams.
 STREAM_GROUP_BUFFER: Final = 64
 # Reads (and seconds) allowed to run a closed SSE body iterator to its end:

@@ -30,7 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ._constants import BODY_SNIPPET_LIMIT
+from ._constants import BODY_SNIPPET_BYTES, BODY_SNIPPET_LIMIT
 
 if TYPE_CHECKING:
     from ._jobs import JobOutcome
@@ -71,7 +71,7 @@ def _snippet(body: bytes | str | None, token: str | None = None) -> str:
     if body is None:
         return ""
     if isinstance(body, bytes):
-        text = body[: BODY_SNIPPET_LIMIT * 4].decode("utf-8", errors="replace")
+        text = body[:BODY_SNIPPET_BYTES].decode("utf-8", errors="replace")
     else:
         text = body
     return _redact(text[:BODY_SNIPPET_LIMIT], token)

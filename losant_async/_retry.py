@@ -22,7 +22,7 @@ from typing import Final
 
 import httpx
 
-from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY
+from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY, RETRY_JITTER
 from ._exceptions import APIConnectionError
 
 __all__ = ["set_testing"]
@@ -73,13 +73,13 @@ def _backoff(attempt: int, retry_after: float | None) -> float:
     """Seconds to wait before retry number ``attempt`` (0 for the first retry).
 
     A usable ``Retry-After`` wins; otherwise exponential from
-    ``INITIAL_RETRY_DELAY`` up to ``MAX_RETRY_DELAY``, with up to 25% jitter
-    taken off so that clients that failed together do not retry together.
+    ``INITIAL_RETRY_DELAY`` up to ``MAX_RETRY_DELAY``, with up to
+    ``RETRY_JITTER`` of it taken off at random.
     """
     if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER:
         return retry_after
     delay = min(INITIAL_RETRY_DELAY * 2.0 ** min(attempt, 32), MAX_RETRY_DELAY)
-    return delay * (1 - 0.25 * random.random())
+    return delay * (1 - RETRY_JITTER * random.random())
 
 
 _DELAY_SECONDS = re.compile(r"\d+(?:\.\d+)?")

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, cast
 
 import anyio
 
@@ -37,6 +37,7 @@ from ._constants import (
     STREAM_BACKOFF_MAX,
     STREAM_FINISH_READS,
     STREAM_FINISH_TIMEOUT,
+    STREAM_RECONNECT_JITTER,
 )
 from ._exceptions import (
     APIConnectionError,
@@ -58,9 +59,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MqttStream", "MqttStreamGroup"]
 
-_FINISH_READS: Final = STREAM_FINISH_READS
-_FINISH_TIMEOUT: Final = STREAM_FINISH_TIMEOUT
-
 
 def _format_seconds(value: float) -> str:
     """``2`` -> ``"2"``, ``0.5`` -> ``"0.5"``: the query value Losant expects."""
@@ -79,11 +77,6 @@ def _is_retryable(error: LosantError) -> bool:
     return False
 
 
-def _zero_delay() -> bool:
-    """Whether the retry testing switch (``_retry.set_testing``) made every delay zero."""
-    return _retry._zero_delay
-
-
 def _reconnect_delay(
     attempt: int,
     *,
@@ -95,13 +88,14 @@ def _reconnect_delay(
     """Seconds to wait before reconnection attempt ``attempt`` (1-based).
 
     Jittered exponential backoff: ``initial * 2**(attempt-1)`` capped at
-    ``maximum``, then scaled by a random factor in [0.5, 1] so that many
-    clients dropped together do not reconnect together. The server's SSE
+    ``maximum``, then scaled by a random factor in ``[1 -
+    STREAM_RECONNECT_JITTER, 1]``. The server's SSE
     ``retry:`` and a 429's ``Retry-After`` are floors: the server asked for at
     least that long.
     """
     base = min(maximum, initial * 2.0 ** min(attempt - 1, 62))
-    delay = base * (0.5 + random.random() / 2)  # jitter, not crypto
+    jitter = STREAM_RECONNECT_JITTER * random.random()  # not crypto
+    delay = base * (1 - STREAM_RECONNECT_JITTER + jitter)
     for floor in (server_retry, retry_after):
         if floor is not None and floor > delay:
             delay = floor
@@ -353,16 +347,14 @@ class MqttStream:
             error = self._error
             if error is None:  # pragma: no cover - every caller sets it
                 error = APIConnectionError("The stream ended.")
+            retry_after = error.retry_after if isinstance(error, RateLimitError) else None
             if (
                 not self._reconnect
                 or not _is_retryable(error)
                 or (self._max_reconnects is not None and self._attempts >= self._max_reconnects)
+                # A wait beyond MAX_RETRY_AFTER is the caller's to decide on.
+                or (retry_after is not None and retry_after > MAX_RETRY_AFTER)
             ):
-                self._finished = True
-                self._error = None
-                raise error
-            retry_after = error.retry_after if isinstance(error, RateLimitError) else None
-            if retry_after is not None and retry_after > MAX_RETRY_AFTER:
                 self._finished = True
                 self._error = None
                 raise error
@@ -374,7 +366,7 @@ class MqttStream:
                 server_retry=self._server_retry,
                 retry_after=retry_after,
             )
-            await anyio.sleep(0 if _zero_delay() else delay)
+            await anyio.sleep(0 if _retry._zero_delay else delay)
             try:
                 await self._open()
             except LosantError as exc:
@@ -427,8 +419,8 @@ async def _finish(chunks: AsyncIterator[bytes]) -> None:
     closed response fails at once, and that error unwinds every level. The
     bounds only guard against a body stream that keeps going once closed.
     """
-    with anyio.move_on_after(_FINISH_TIMEOUT):
-        for _ in range(_FINISH_READS):
+    with anyio.move_on_after(STREAM_FINISH_TIMEOUT):
+        for _ in range(STREAM_FINISH_READS):
             try:
                 await chunks.__anext__()
             except Exception:  # StopAsyncIteration, or the closed stream's error

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from ._sse import MqttStream
 
 __all__ = ["MqttStreamGroup"]
-
-_GROUP_BUFFER: Final = STREAM_GROUP_BUFFER
 
 
 class MqttStreamGroup:
@@ -46,7 +44,7 @@ class MqttStreamGroup:
     """
 
     def __init__(
-        self, streams: Iterable[MqttStream], *, max_buffer_size: int = _GROUP_BUFFER
+        self, streams: Iterable[MqttStream], *, max_buffer_size: int = STREAM_GROUP_BUFFER
     ) -> None:
         self._streams = list(streams)
         if not self._streams:

@@ -28,12 +28,13 @@ import httpx
 from . import _retry
 from ._constants import (
     ACCEPT_VERSION,
-    BODY_SNIPPET_LIMIT,
+    BODY_SNIPPET_BYTES,
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_QUERY,
     DEFAULT_TIMEOUT,
     MAX_RETRY_AFTER,
+    URL_CACHE_SIZE,
     USER_AGENT,
 )
 from ._exceptions import (
@@ -130,8 +131,13 @@ class _ErrorMap:
 
 
 def _status_error(
-    status_code: int, headers: httpx.Headers, content: bytes, token: str | None
+    status_code: int,
+    headers: httpx.Headers,
+    content: bytes,
+    token: str | None,
+    retry_after: float | None,
 ) -> APIStatusError:
+    """The typed error of an error response; ``retry_after`` is kept by a 429's."""
     body: object = None
     if content:
         try:
@@ -143,7 +149,7 @@ def _status_error(
         status_code,
         body,
         request_id=headers.get("x-request-id"),
-        retry_after=_parse_retry_after(headers) if status_code == 429 else None,
+        retry_after=retry_after,
         token=token,
     )
 
@@ -166,8 +172,12 @@ class _Response:
             raise APIResponseValidationError(
                 "The response body is not valid JSON.",
                 status_code=self.status_code,
-                body_snippet=_snippet(self.content, self._token),
+                body_snippet=self.snippet(),
             ) from exc
+
+    def snippet(self) -> str:
+        """A bounded piece of the body, with the token blanked out, for error messages."""
+        return _snippet(self.content, self._token)
 
 
 # --- multipart --------------------------------------------------------------
@@ -223,9 +233,6 @@ def _rewind(multipart: _Multipart, positions: Mapping[str, int | None]) -> bool:
 
 # --- the transport ----------------------------------------------------------
 
-# Parsed URLs kept per transport: parsing one costs more than the rest of
-# building a request, and most calls repeat the same few URLs.
-_URL_CACHE_SIZE: Final = 256
 # What httpx gives a request without a body (stateless: safe to share).
 _EMPTY_BODY: Final = httpx.ByteStream(b"")
 # Methods httpx sends ``Content-Length: 0`` for when they carry no body.
@@ -244,7 +251,7 @@ def _env_proxy(base_url: str) -> str | None:
 
 async def _read_bounded(response: httpx.Response) -> bytes:
     """At most enough of an error body for a snippet (a stream's body may be endless)."""
-    limit = BODY_SNIPPET_LIMIT * 4
+    limit = BODY_SNIPPET_BYTES
     chunks: list[bytes] = []
     size = 0
     # Cancelling (not `break`) stops the read: the exception unwinds httpx's and
@@ -386,7 +393,7 @@ class _Transport:
         parsed = self._urls.get(url)
         if parsed is None:
             parsed = httpx.URL(url)
-            if len(self._urls) >= _URL_CACHE_SIZE:
+            if len(self._urls) >= URL_CACHE_SIZE:
                 self._urls.clear()
             self._urls[url] = parsed
         return parsed
@@ -512,8 +519,8 @@ class _Transport:
                     )
                 if status < 400:
                     return _Response(status, response.headers, content, token=self._token)
-                failure = _status_error(status, response.headers, content, self._token)
                 retry_after = _parse_retry_after(response.headers)
+                failure = _status_error(status, response.headers, content, self._token, retry_after)
                 # A wait beyond MAX_RETRY_AFTER is the caller's to decide on.
                 retryable = _should_retry(retry, status) and (
                     retry_after is None or retry_after <= MAX_RETRY_AFTER
@@ -583,7 +590,13 @@ class _Transport:
             if response.status_code >= 400:
                 with self._errors:
                     content = await _read_bounded(response)
-                raise _status_error(response.status_code, response.headers, content, self._token)
+                raise _status_error(
+                    response.status_code,
+                    response.headers,
+                    content,
+                    self._token,
+                    _parse_retry_after(response.headers),
+                )
             # httpx errors raised while the caller reads the body are translated too.
             with self._errors:
                 yield response

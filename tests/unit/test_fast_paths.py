@@ -19,12 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from losant_async import _models
+from losant_async._constants import URL_CACHE_SIZE as _URL_CACHE_SIZE
 from losant_async._convert import _checked_model_hook, converter, structure
 from losant_async._exceptions import APIResponseValidationError
 from losant_async._models import Application, ApplicationGlobal, MqttMessage
 from losant_async._models._base import _DECODING
 from losant_async._sse_decode import _SSEDecoder, _to_message
-from losant_async._transport import _NO_BODY, _URL_CACHE_SIZE, _Transport
+from losant_async._transport import _NO_BODY, _Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 from tests.unit._model_examples import APPLICATION, EXAMPLES
 

@@ -71,7 +71,7 @@ from ._models import (
     Success,
 )
 from ._sse import MqttStream, MqttStreamGroup
-from ._transport import _RetryPolicy, _Transport
+from ._transport import _NO_BODY, _RetryPolicy, _Transport
 
 if TYPE_CHECKING:
     from ._transport import _Multipart, _Response
@@ -177,6 +177,10 @@ class AsyncApplication:
 
     # -- plumbing ---------------------------------------------------------------
 
+    def _check_open(self) -> None:
+        if self.is_closed:
+            raise ClientClosedError("this application (or its client) has been closed")
+
     async def _request(
         self,
         method: str,
@@ -187,16 +191,15 @@ class AsyncApplication:
         body: object = None,
         multipart: _Multipart | None = None,
     ) -> _Response:
-        if self.is_closed:
-            raise ClientClosedError("this application (or its client) has been closed")
-        url = self._path + path
-        if body is not None:
-            return await self._transport.request(method, url, retry=retry, params=params, json=body)
-        if multipart is not None:
-            return await self._transport.request(
-                method, url, retry=retry, params=params, multipart=multipart
-            )
-        return await self._transport.request(method, url, retry=retry, params=params)
+        self._check_open()
+        return await self._transport.request(
+            method,
+            self._path + path,
+            retry=retry,
+            params=params,
+            json=_NO_BODY if body is None else body,
+            multipart=multipart,
+        )
 
     async def _call(
         self,
@@ -645,8 +648,7 @@ class AsyncApplication:
             backoff_initial=backoff_initial,
             backoff_max=backoff_max,
         )
-        if self.is_closed:
-            raise ClientClosedError("this application (or its client) has been closed")
+        self._check_open()
         return MqttStream(
             self._transport,
             self._path + "/mqttSubscriptionStream",

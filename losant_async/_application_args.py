@@ -45,12 +45,16 @@ def _resolve_settings(token: str | None, base_url: str | None) -> tuple[str | No
     return token, base_url.rstrip("/")
 
 
+def _check_int(name: str, value: object, *, minimum: int, kind: str = "an int") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be {kind}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}")
+    return value
+
+
 def _check_max_retries(max_retries: int) -> int:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
-        raise TypeError("max_retries must be an int")
-    if max_retries < 0:
-        raise ValueError("max_retries must be >= 0")
-    return max_retries
+    return _check_int("max_retries", max_retries, minimum=0)
 
 
 def _check_bool(name: str, value: object) -> None:
@@ -85,10 +89,7 @@ def _check_stream_options(
     _check_positive("keep_alive_interval", keep_alive_interval)
     _check_bool("reconnect", reconnect)
     if max_reconnects is not None:
-        if isinstance(max_reconnects, bool) or not isinstance(max_reconnects, int):
-            raise TypeError("max_reconnects must be an int or None")
-        if max_reconnects < 0:
-            raise ValueError("max_reconnects must be >= 0")
+        _check_int("max_reconnects", max_reconnects, minimum=0, kind="an int or None")
     _check_positive("backoff_initial", backoff_initial)
     _check_positive("backoff_max", backoff_max)
 
@@ -116,11 +117,7 @@ def _limit(limit: int | None) -> str | None:
     """``importLogs``' ``limit`` as its query value."""
     if limit is None:
         return None
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        raise TypeError("limit must be an int")
-    if limit < 1:
-        raise ValueError("limit must be >= 1")
-    return str(limit)
+    return str(_check_int("limit", limit, minimum=1))
 
 
 def _ms(value: Time | None) -> str | None:
@@ -163,15 +160,16 @@ def _open_bundle(bundle: str | os.PathLike[str]) -> IO[bytes]:
 
 
 def _check_job(job_id: str, enqueued_at: datetime | None) -> datetime:
-    """``job()``'s arguments: a non-empty ``job_id``; ``enqueued_at`` as aware UTC."""
+    """``job()``'s arguments: a non-empty ``job_id``; ``enqueued_at``, now if not given.
+
+    A naive ``enqueued_at`` is left to ``JobHandle``, which takes it as UTC.
+    """
     if not isinstance(job_id, str) or not job_id:
         raise TypeError("job_id must be a non-empty str")
     if enqueued_at is None:
         return datetime.now(UTC)
     if not isinstance(enqueued_at, datetime):
         raise TypeError("enqueued_at must be a datetime")
-    if enqueued_at.tzinfo is None:
-        return enqueued_at.replace(tzinfo=UTC)
     return enqueued_at
 
 
@@ -182,7 +180,7 @@ def _job_id(response: _Response) -> str:
         raise APIResponseValidationError(
             "202 Accepted without a jobId",
             status_code=response.status_code,
-            body_snippet=_snippet(response),
+            body_snippet=response.snippet(),
         )
     return result.job_id
 
@@ -192,9 +190,5 @@ def _not_accepted(action: str, response: _Response) -> APIResponseValidationErro
     return APIResponseValidationError(
         f"{action} answered {response.status_code}, not 202 Accepted",
         status_code=response.status_code,
-        body_snippet=_snippet(response),
+        body_snippet=response.snippet(),
     )
-
-
-def _snippet(response: _Response) -> str:
-    return response.content.decode("utf-8", errors="replace")

@@ -33,7 +33,6 @@ from ._application_args import (
     _limit,
     _ms,
     _not_accepted,
-    _open_bundle,
     _resolution,
     _resolve_settings,
 )
@@ -556,10 +555,14 @@ class AsyncApplication:
         (streamed from disk, sent under its file name) or a binary file object.
         Returns the updated ``Application``, or a ``JobHandle`` (202).
         """
+        multipart = _params.import_multipart(bundle, email, options)
         with contextlib.ExitStack() as stack:
             if isinstance(bundle, str | os.PathLike):
-                bundle = stack.enter_context(await anyio.to_thread.run_sync(_open_bundle, bundle))
-            multipart = _params.import_multipart(bundle, email, options)
+                # A path is opened lazily by _params at the first read; it is ours
+                # to close, even when the request is cancelled mid-upload.
+                for _name, content, _type in multipart[1].values():
+                    if not isinstance(content, bytes):
+                        stack.callback(content.close)
             response, handle = await self._enqueue("POST", "/import", "import", multipart=multipart)
         return handle if handle is not None else self._decode(response, Application)
 

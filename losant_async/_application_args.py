@@ -154,11 +154,6 @@ def _body_argument(body: _B | None, fields: dict[str, object]) -> _B | None:
     return fields.pop("body")  # type: ignore[return-value]
 
 
-def _open_bundle(bundle: str | os.PathLike[str]) -> IO[bytes]:
-    # Opened here (not read) so that httpx streams it from disk part by part.
-    return open(bundle, "rb")
-
-
 def _check_job(job_id: str, enqueued_at: datetime | None) -> datetime:
     """``job()``'s arguments: a non-empty ``job_id``; ``enqueued_at``, now if not given.
 

@@ -7,11 +7,13 @@ value), naming the argument or field.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
 import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, TypeVar, cast
@@ -308,7 +310,10 @@ class _LazyFile(io.RawIOBase):
         super().__init__()
         self._path = os.fspath(path)
         self.name = os.path.basename(self._path)
-        self._size = os.stat(self._path).st_size  # a missing file fails here, early
+        info = os.stat(self._path)  # a missing file fails here, before any request
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "bundle is not a regular file", self._path)
+        self._size = info.st_size
         self._pos = 0
         self._file: IO[bytes] | None = None
 

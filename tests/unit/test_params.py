@@ -316,6 +316,12 @@ def test_import_missing_path_fails_early(tmp_path: Path) -> None:
         import_multipart(tmp_path / "nope.zip", None, None)
 
 
+def test_import_directory_path_fails_early(tmp_path: Path) -> None:
+    """A path that is a directory fails before any request, not mid-upload."""
+    with pytest.raises(IsADirectoryError):
+        import_multipart(tmp_path, None, None)
+
+
 def test_import_file_object_bundle(tmp_path: Path) -> None:
     """A binary file object is sent under the base name of its ``name``, else ``bundle.zip``."""
     path = tmp_path / "named.zip"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import io
 import zipfile
 from collections.abc import Awaitable, Callable
@@ -12,8 +13,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from losant_async.testing import _schemas, _usage
+from losant_async.testing import _schemas, _usage, _versions
 from losant_async.testing._api_base import (
     _ID,
     ApiError,
@@ -26,7 +28,33 @@ from losant_async.testing._api_base import (
 )
 from losant_async.testing._api_jobs import JobHandlers
 from losant_async.testing._sse import SSEResponse, parse_keep_alive, valid_filter
-from losant_async.testing._state import ms, new_id, now
+from losant_async.testing._state import State, ms
+
+
+class _DateHeader:
+    """ASGI middleware: the `Date` header of every answer, from the server's (shifted) clock.
+
+    uvicorn's own Date header is turned off (`date_header=False`) so that
+    exactly one is sent, and it follows `LocalLosant.clock_offset`.
+    """
+
+    def __init__(self, app: ASGIApp, state: State) -> None:
+        self._app = app
+        self._state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def send_with_date(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stamp = email.utils.formatdate(self._state.now().timestamp(), usegmt=True)
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                message = {**message, "headers": [(b"date", stamp.encode()), *headers]}
+            await send(message)
+
+        await self._app(scope, receive, send_with_date)
 
 
 class Api(JobHandlers):
@@ -38,7 +66,7 @@ class Api(JobHandlers):
 
     # -- app and routing ------------------------------------------------------
 
-    def app(self) -> Starlette:
+    def app(self) -> ASGIApp:
         base = "/applications/{applicationId}"
         table: list[tuple[str, str, str, Handler]] = [
             ("GET", "", "get", self.get),
@@ -76,12 +104,14 @@ class Api(JobHandlers):
             status = exc.status_code if isinstance(exc, HTTPException) else 500
             return _error_response(ApiError(status, str(getattr(exc, "detail", "")) or "Error"))
 
-        return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+        app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+        return _DateHeader(app, self.state)
 
     def _endpoint(self, action: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             app_id = str(request.path_params["applicationId"])
             try:
+                self._check_version(request)
                 delay = self.faults.take_latency(action, app_id)
                 if delay:
                     await anyio.sleep(delay)
@@ -97,21 +127,38 @@ class Api(JobHandlers):
                     raise ApiError(400, "applicationId must be 24 hexadecimal characters")
                 if not self.state.exists(app_id):
                     raise ApiError(404, "Application was not found")
-                response = await handler(Context(request, action, app_id, token_id, links))
+                response = await handler(
+                    Context(request, action, app_id, token_id, links, self.state.now())
+                )
             except ApiError as error:
                 response = _error_response(error)
             if not isinstance(response, SSEResponse):
                 response = self._maybe_break(response, action, app_id)
-            response.headers["X-Request-Id"] = new_id()
             return response
 
         return endpoint
 
+    @staticmethod
+    def _check_version(request: Request) -> None:
+        """400 `VersionNotAllowed` unless `Accept-Version` (if any) admits API 1.30.0."""
+        wanted = request.headers.get("accept-version")
+        if wanted is not None and not _versions.accepts(wanted):
+            raise ApiError(
+                400,
+                f"{wanted} is not supported by {request.method} {request.url.path}",
+                type_="VersionNotAllowed",
+            )
+
     def _authorize(self, request: Request, action: str, app_id: str) -> str:
-        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-        token = self.state.token(credential.strip()) if scheme.lower() == "bearer" else None
+        # Losant answers a request without a token 403 and one with an invalid
+        # or expired token 401 (spec/losant-api/README.md).
+        scheme, _, credential = request.headers.get("authorization", "").strip().partition(" ")
+        credential = credential.strip()
+        if not credential:
+            raise ApiError(403, "Authorization required: no API token was sent")
+        token = self.state.token(credential) if scheme.lower() == "bearer" else None
         if token is None:
-            raise ApiError(401, "Authorization failed: a valid API token is required")
+            raise ApiError(401, "Authorization failed: the API token is invalid or expired")
         if token.scopes.isdisjoint(_schemas.accepted_scopes(action)):
             raise ApiError(403, f"The token does not have a scope that allows {action}")
         if token.application_id is not None and token.application_id != app_id:
@@ -135,7 +182,7 @@ class Api(JobHandlers):
         start = _int(params.get("start"), "start")
         end = _int(params.get("end"), "end")
         try:
-            return _usage.resolve_range(start, end, now_ms=ms(now()))
+            return _usage.resolve_range(start, end, now_ms=ms(self.state.now()))
         except ValueError as exc:
             raise ApiError(400, str(exc)) from None
 
@@ -230,8 +277,10 @@ class Api(JobHandlers):
             raise ApiError(400, str(exc)) from None
         if self.broker.closed:
             raise ApiError(503, "The server is shutting down")
-        last = ctx.request.headers.get("last-event-id", "").strip()
-        last_id = int(last) if last.isdigit() else None
+        last_id = None
+        if self.replay:
+            last = ctx.request.headers.get("last-event-id", "").strip()
+            last_id = int(last) if last.isdigit() else None
         subscriber = self.broker.subscribe(ctx.application_id, topic, last_id)
         return SSEResponse(
             self.broker,
@@ -239,7 +288,8 @@ class Api(JobHandlers):
             keep_alive=keep_alive,
             drop_after=self.faults.take_drop(ctx.application_id),
             stall=self.faults.take_stall(ctx.application_id),
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            with_ids=self.replay,
+            headers={"Cache-Control": "no-cache"},
         )
 
     # -- downloads (no token: like a signed URL) ------------------------------

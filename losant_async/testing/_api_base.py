@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -23,7 +24,7 @@ from losant_async.testing import _schemas
 from losant_async.testing._faults import Faults
 from losant_async.testing._jobs import JobRunner
 from losant_async.testing._sse import Broker
-from losant_async.testing._state import Json, State, now
+from losant_async.testing._state import Json, State
 
 _ID = re.compile(r"^[A-Fa-f\d]{24}$")
 _ERROR_TYPES = {
@@ -42,14 +43,23 @@ _ERROR_TYPES = {
 class ApiError(Exception):
     """An error answer in Losant's shape: `{"type": ..., "message": ...}`."""
 
-    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        type_: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.type = type_ or error_type(status)
 
 
 def error_type(status: int) -> str:
+    """The error `type` of a status, by Losant's names (`_ERROR_TYPES`)."""
     return _ERROR_TYPES.get(status, "ServerError" if status >= 500 else "Error")
 
 
@@ -62,7 +72,7 @@ def _json_response(status: int, body: object, headers: dict[str, str] | None = N
 
 
 def _error_response(error: ApiError) -> Response:
-    body = {"type": error_type(error.status), "message": error.message}
+    body = {"type": error.type, "message": error.message}
     return _json_response(error.status, body, error.headers)
 
 
@@ -107,15 +117,22 @@ class Context:
     __slots__ = ("action", "application_id", "links", "queued_at", "request", "token_id")
 
     def __init__(
-        self, request: Request, action: str, application_id: str, token_id: str, links: bool
+        self,
+        request: Request,
+        action: str,
+        application_id: str,
+        token_id: str,
+        links: bool,
+        queued_at: datetime,
     ) -> None:
         self.request = request
         self.action = action
         self.application_id = application_id
         self.token_id = token_id
         self.links = links
-        # The moment the request arrived: what a job's runQueuedAt reports.
-        self.queued_at = now()
+        # The moment the request arrived, on the server's clock: what a job's
+        # runQueuedAt reports.
+        self.queued_at = queued_at
 
 
 Handler = Callable[[Context], Awaitable[Response]]
@@ -142,16 +159,13 @@ class ApiBase:
         self._base_url = base_url
         self._keep_alive = keep_alive
         self._check_responses = check_responses
-        self._links_template: dict[str, str] = {
-            name: link["href"] for name, link in _schemas.api()["application"]["links"].items()
-        }
+        # LocalLosant.replay: event ids and Last-Event-ID replay, off as on Losant.
+        self.replay = False
+        self._links_template = _schemas.LINKS
 
     def _reply(self, ctx: Context, status: int, body: object) -> Response:
         if self._check_responses:
-            resource, action = "application", ctx.action
-            if action in _schemas.JOB_LOG_RESOURCES:
-                resource, action = _schemas.JOB_LOG_RESOURCES[action], "get"
-            name = _schemas.response_schema(resource, action, status)
+            name = _schemas.response_schema(ctx.action, status)
             problem = (
                 "no such status"
                 if name is None

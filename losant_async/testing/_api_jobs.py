@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from losant_async.testing import _schemas, _usage
+from losant_async.testing import _query, _schemas, _usage
 from losant_async.testing._api_base import _ID, ApiBase, ApiError, Context, _dump, _int
 from losant_async.testing._jobs import Completion
 from losant_async.testing._state import Json
@@ -219,16 +219,17 @@ class JobHandlers(ApiBase):
                 query = json.loads(params["query"])
             except ValueError:
                 raise ApiError(400, "query is not valid JSON") from None
-            if not isinstance(query, dict):
-                raise ApiError(400, "query must be a JSON object")
-        items = [
-            entry
-            for entry in self.state.job_logs(ctx.application_id)
-            if all(
-                entry.get(key) == value
-                for key, value in query.items()
-                if not isinstance(value, dict | list)
+            problem = _schemas.validation_error(
+                "advancedApplicationJobLogQuery", query, where="query"
             )
+            if problem is not None:
+                raise ApiError(400, problem)
+            try:
+                _query.check(query)
+            except _query.QueryError as exc:
+                raise ApiError(400, str(exc)) from None
+        items = [
+            entry for entry in self.state.job_logs(ctx.application_id) if _query.match(query, entry)
         ]
         items.sort(key=lambda entry: str(entry.get(sort_field, "")), reverse=direction == "desc")
         window = items[page * per_page : (page + 1) * per_page]

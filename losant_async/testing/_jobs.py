@@ -3,7 +3,7 @@
 Import-like actions (`import`, `applyTemplate`) are recorded in the
 application's import logs and carry the enqueue answer's `jobId`; every other
 job is recorded in its job logs under a fresh 24-hex `jobId` (INTERNALS.md,
-"Local Losant").
+"Local Losant"), named after the job as Losant names it (`JOB_NAMES`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,23 @@ import anyio
 import anyio.abc
 
 from losant_async.testing._faults import Faults
-from losant_async.testing._state import Json, State, iso, new_id, now
+from losant_async.testing._state import Json, State, iso, new_id
 
 IMPORT_ACTIONS = frozenset({"import", "applyTemplate"})
+JOB_NAMES = {
+    # Published in Losant's API examples (spec/losant-api/apiExamples.json).
+    "export": "ApplicationExport",
+    "archiveData": "ArchiveData",
+    # Not published: assumed, following the pattern of the two above (README,
+    # "Where the local Losant departs from Losant").
+    "clone": "ApplicationClone",
+    "backfillArchiveData": "BackfillArchiveData",
+    "fullDataTablesArchive": "FullDataTablesArchive",
+    "fullEventsArchive": "FullEventsArchive",
+}
+"""The job log `name` of each job-log action's job."""
+JOB_STATUSES = ("queued", "inProgress", "completed", "errored", "failed")
+REQUESTER_TYPES = ("user", "apiToken", "flow", "device", "system")
 # Progress advances in this many steps over the running part of a job.
 _STEPS = 4
 # Share of a job's duration spent queued before it starts.
@@ -72,18 +86,14 @@ class JobRunner:
         else:
             kind = "job"
             entry.update(
-                jobId=new_id(),
-                jobExecutionId=new_id(),
-                name=action,
-                requestedById=requested_by,
-                requestedByType="apiToken",
-                ownerType="application",
-                ownerId=application_id,
-                resourceType="application",
-                resourceId=application_id,
-                progress={"completed": 0, "total": _STEPS, "status": "queued"},
-                input={},
+                job_log_entry(
+                    application_id,
+                    name=JOB_NAMES[action],
+                    requested_by_type="apiToken",
+                    requested_by_id=requested_by,
+                )
             )
+            entry["runQueuedAt"] = iso(queued_at)
         entry.update(fields or {})
         self._state.add_log(application_id, kind, entry)
         failure = self._faults.take_job_failure(action, application_id)
@@ -101,6 +111,7 @@ class JobRunner:
         on_complete: Completion | None,
     ) -> None:
         update = self._state.update_log
+        now = self._state.now
         await anyio.sleep(duration * _QUEUED_SHARE)
         changes: dict[str, Any] = {"status": "inProgress", "runStartedAt": iso(now())}
         if kind == "job":
@@ -128,3 +139,47 @@ class JobRunner:
             finished["progress"] = {"completed": _STEPS, "total": _STEPS, "status": "completed"}
             finished["output"] = output or {}
         update(entry, **finished)
+
+
+def job_log_entry(
+    application_id: str,
+    *,
+    name: str,
+    requested_by_type: str,
+    requested_by_id: str,
+    status: str = "queued",
+    queued_at: datetime | None = None,
+) -> Json:
+    """A job log entry of the application's own job, shaped as `schemas/applicationJobLog.json`.
+
+    An entry past `queued` starts (and, once finished, ends) at `queued_at`.
+    """
+    entry: Json = {
+        "id": new_id(),
+        "jobId": new_id(),
+        "jobExecutionId": new_id(),
+        "name": name,
+        "applicationId": application_id,
+        "status": status,
+        "requestedById": requested_by_id,
+        "requestedByType": requested_by_type,
+        "ownerType": "application",
+        "ownerId": application_id,
+        "resourceType": "application",
+        "resourceId": application_id,
+        "input": {},
+    }
+    done = _STEPS if status in ("completed",) else 0
+    progress = {"queued": "queued", "inProgress": "running"}.get(status, status)
+    entry["progress"] = {"completed": done, "total": _STEPS, "status": progress}
+    if queued_at is not None:
+        stamp = iso(queued_at)
+        entry["runQueuedAt"] = stamp
+        if status != "queued":
+            entry["runStartedAt"] = stamp
+        if status in ("completed", "errored", "failed"):
+            entry["runCompletedAt"] = stamp
+            entry["output"] = {}
+    if status in ("errored", "failed"):
+        entry["error"] = {"name": "JobError", "message": f"The job {status}"}
+    return entry

@@ -9,7 +9,7 @@ start. It gives two fixtures:
 - `local_losant_server` (session scope): one `LocalLosant` running in a
   background thread for the whole session, shared by asyncio and trio tests.
 - `local_losant` (function scope): the same server; after each test its
-  faults are cleared and `job_duration` is reset.
+  faults are cleared and `job_duration`, `replay` and `clock_offset` are reset.
 
 Example::
 
@@ -49,8 +49,10 @@ def local_losant_server() -> Iterator[LocalLosant]:
 
 @pytest.fixture
 def local_losant(local_losant_server: LocalLosant) -> Iterator[LocalLosant]:
-    """The session's local Losant, with faults cleared and job duration reset after the test."""
+    """The session's local Losant; after the test, faults are cleared and the knobs reset."""
     duration = local_losant_server.job_duration
     yield local_losant_server
     local_losant_server.faults.clear()
     local_losant_server.job_duration = duration
+    local_losant_server.replay = False
+    local_losant_server.clock_offset = 0.0

@@ -13,6 +13,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -23,9 +24,9 @@ import uvicorn
 from losant_async.testing import _schemas
 from losant_async.testing._api import Api
 from losant_async.testing._faults import Faults
-from losant_async.testing._jobs import JobRunner
+from losant_async.testing._jobs import JOB_STATUSES, REQUESTER_TYPES, JobRunner, job_log_entry
 from losant_async.testing._sse import Broker
-from losant_async.testing._state import Json, State
+from losant_async.testing._state import Json, State, new_id
 
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 5.0
@@ -38,13 +39,17 @@ class LocalLosant:
     sync code, `with LocalLosant().run_in_thread() as server:`. Point a
     client at `server.base_url` with `server.token`, seed applications with
     `create_application`, and break things on purpose with `server.faults`.
+    It behaves like Losant where Losant's behaviour is known; the knobs
+    `job_duration`, `replay`, `clock_offset`, `add_job_log` and
+    `revoke_token` exist for tests only (README, "Where the local Losant
+    departs from Losant").
     Every method is thread-safe. A server runs once: make a new one to restart.
 
     Args:
         job_duration: seconds from enqueue to the end of each job (settable later).
         keep_alive_interval: default `keepAliveInterval` of MQTT streams, in seconds.
         replay_buffer: how many MQTT messages per application are kept for
-            clients reconnecting with `Last-Event-ID`.
+            clients reconnecting with `Last-Event-ID` (only with `replay` on).
         check_responses: validate every JSON answer against its schema and
             answer 500 `LocalLosantBug` if one does not match.
         port: the 127.0.0.1 port to listen on; 0 (the default) picks a free one.
@@ -100,6 +105,37 @@ class LocalLosant:
         return f"http://127.0.0.1:{self._port}"
 
     @property
+    def replay(self) -> bool:
+        """Whether MQTT events carry `id:` lines and a reconnect with `Last-Event-ID` replays.
+
+        False by default, as on Losant (its broker keeps no messages); a test
+        may set it to True to exercise a client's replay path.
+        """
+        return self._api.replay
+
+    @replay.setter
+    def replay(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(f"replay must be a bool, not {type(value).__name__}")
+        self._api.replay = value
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds added to the server's clock (0 by default; settable any time).
+
+        Shifts the `Date` header and every time the server stamps (job and
+        import logs, `lastUpdated`, usage ranges), to test clients whose own
+        clock disagrees with the server's.
+        """
+        return self._state.clock_offset
+
+    @clock_offset.setter
+    def clock_offset(self, seconds: float) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise TypeError(f"clock_offset must be a number of seconds, not {seconds!r}")
+        self._state.clock_offset = float(seconds)
+
+    @property
     def open_streams(self) -> int:
         """How many `mqttSubscriptionStream` connections are open right now."""
         return self._broker.open_streams
@@ -133,6 +169,47 @@ class LocalLosant:
             raise TypeError("scopes must be a sequence of scope names, not a str")
         return self._state.create_token(scopes, application_id)
 
+    def revoke_token(self, token: str) -> None:
+        """Revoke `token`: later requests with it are answered 401 `Unauthorized`.
+
+        Raises KeyError if the token is unknown (or revoked already).
+        """
+        self._state.revoke_token(token)
+
+    def add_job_log(
+        self,
+        application_id: str,
+        *,
+        name: str,
+        requested_by_type: str = "system",
+        status: str = "queued",
+        run_queued_at: datetime | str | None = None,
+    ) -> str:
+        """Add a job log entry that no request enqueued (say, Losant's nightly archiving).
+
+        The entry keeps the given `status` (it does not run). `run_queued_at`
+        (an aware datetime or an ISO 8601 string) defaults to the server's
+        clock. Returns the entry's log `id`; KeyError if the application is unknown.
+        """
+        if requested_by_type not in REQUESTER_TYPES:
+            raise ValueError(f"requested_by_type must be one of {REQUESTER_TYPES}")
+        if status not in JOB_STATUSES:
+            raise ValueError(f"status must be one of {JOB_STATUSES}")
+        if isinstance(run_queued_at, str):
+            run_queued_at = datetime.fromisoformat(run_queued_at)
+        if run_queued_at is not None and run_queued_at.tzinfo is None:
+            raise ValueError("run_queued_at must be timezone-aware")
+        entry = job_log_entry(
+            application_id,
+            name=name,
+            requested_by_type=requested_by_type,
+            requested_by_id=new_id(),
+            status=status,
+            queued_at=run_queued_at or self._state.now(),
+        )
+        self._state.add_log(application_id, "job", entry)
+        return str(entry["id"])
+
     def application(self, application_id: str) -> Json:
         """A snapshot of an application as `GET` would answer it (KeyError if unknown)."""
         return self._state.application(application_id)
@@ -146,7 +223,9 @@ class LocalLosant:
         return self._state.import_logs(application_id, limit=1_000_000, since=None)
 
     def publish(self, application_id: str, topic: str, message: str) -> int:
-        """Publish an MQTT message to the application's streams; returns its event id.
+        """Publish an MQTT message to the application's streams; returns its event number.
+
+        The number is the event's `id:` line when `replay` is on (none is sent otherwise).
 
         Safe from any thread; the message is queued to every matching stream
         before this returns.
@@ -179,6 +258,10 @@ class LocalLosant:
                 http="h11",
                 ws="none",
                 timeout_graceful_shutdown=1,
+                # Losant sends neither uvicorn's Server header nor its Date:
+                # the Date header comes from _api._DateHeader (clock_offset).
+                server_header=False,
+                date_header=False,
             )
             self._uvicorn = uvicorn.Server(config)
             self._portal = self._exit_stack.enter_context(

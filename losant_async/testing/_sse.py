@@ -19,8 +19,8 @@ from starlette.types import Receive, Scope, Send
 
 Event = tuple[int, str, str]  # (id, topic, message)
 
-# A subscriber further behind than this is cut off (it reconnects with
-# Last-Event-ID and catches up from the replay buffer if it can).
+# A subscriber further behind than this is cut off (with LocalLosant.replay on,
+# it reconnects with Last-Event-ID and catches up from the replay buffer).
 _SUBSCRIBER_BUFFER = 10_000
 
 
@@ -126,15 +126,17 @@ class Broker:
             subscriber.send.close()
 
 
-def format_event(event: Event) -> bytes:
+def format_event(event: Event, *, with_id: bool = False) -> bytes:
+    """One `mqttMessage` event as Losant writes it; the `id:` line only with replay on."""
     event_id, topic, message = event
     data = json.dumps({"topic": topic, "message": message}, separators=(",", ":"))
-    return f"id: {event_id}\nevent: mqttMessage\ndata: {data}\n\n".encode()
+    block = f"event: mqttMessage\ndata: {data}\n\n"
+    return (f"id: {event_id}\n" + block if with_id else block).encode()
 
 
-# Losant does not document its keep-alive form; an SSE comment line is the
-# one form every SSE client must ignore (WHATWG HTML, 9.2.6).
-KEEPALIVE = b": keepalive\n\n"
+# Losant's keep-alive: an empty comment line (spec/losant-api/README.md,
+# from Losant's server framework).
+KEEPALIVE = b":\n\n"
 
 
 class SSEResponse(Response):
@@ -148,6 +150,7 @@ class SSEResponse(Response):
         keep_alive: float,
         drop_after: int | None,
         stall: bool,
+        with_ids: bool,
         headers: dict[str, str],
     ) -> None:
         # Like StreamingResponse: no body attribute, hence no Content-Length.
@@ -160,6 +163,7 @@ class SSEResponse(Response):
         self._keep_alive = keep_alive
         self._drop_after = drop_after
         self._stall = stall
+        self._with_ids = with_ids
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -211,7 +215,11 @@ class SSEResponse(Response):
                 await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
                 continue
             await send(
-                {"type": "http.response.body", "body": format_event(event), "more_body": True}
+                {
+                    "type": "http.response.body",
+                    "body": format_event(event, with_id=self._with_ids),
+                    "more_body": True,
+                }
             )
             sent += 1
             if self._drop_after is not None and sent >= self._drop_after:

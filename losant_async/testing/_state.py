@@ -11,7 +11,7 @@ import itertools
 import secrets
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 Json = dict[str, Any]
@@ -76,6 +76,7 @@ def new_id() -> str:
 
 
 def now() -> datetime:
+    """The machine's clock, in UTC (use `State.now` for the server's own, shifted clock)."""
     return datetime.now(UTC)
 
 
@@ -123,6 +124,13 @@ class State:
         # (schemas/jobEnqueuedResult.json), unlike the 24-hex log ids.
         self._job_numbers = itertools.count(secrets.randbelow(9000) + 1000)
         self.owner_id = new_id()
+        # Seconds added to the machine's clock for every time the server tells
+        # (`Date` header, log timestamps): `LocalLosant.clock_offset`.
+        self.clock_offset = 0.0
+
+    def now(self) -> datetime:
+        """The server's clock: the machine's, shifted by `clock_offset` seconds."""
+        return now() + timedelta(seconds=self.clock_offset)
 
     # -- tokens ---------------------------------------------------------------
 
@@ -136,6 +144,11 @@ class State:
         with self._lock:
             return self._tokens.get(token)
 
+    def revoke_token(self, token: str) -> None:
+        """Forget `token`: later requests with it are answered 401 (KeyError if unknown)."""
+        with self._lock:
+            del self._tokens[token]
+
     # -- applications ---------------------------------------------------------
 
     def create_application(
@@ -148,7 +161,7 @@ class State:
         application_id: str | None = None,
     ) -> str:
         app_id = application_id or new_id()
-        stamp = iso(now())
+        stamp = iso(self.now())
         record: Json = {
             "id": app_id,
             "applicationId": app_id,
@@ -220,7 +233,7 @@ class State:
         with self._lock:
             record = self._app(app_id).record
             record.update(copy.deepcopy(dict(patch)))
-            record["lastUpdated"] = iso(now())
+            record["lastUpdated"] = iso(self.now())
 
     def patch_globals(self, app_id: str, items: Sequence[Mapping[str, Any]]) -> None:
         """Upsert globals by key; a `json` of null removes the key."""
@@ -237,20 +250,20 @@ class State:
                     raise ValueError(f"globals: new key {item['key']!r} needs a json value")
                 by_key[item["key"]] = merged
             record["globals"] = list(by_key.values())
-            record["lastUpdated"] = iso(now())
+            record["lastUpdated"] = iso(self.now())
 
     def add_template(self, app_id: str, template_id: str) -> None:
         with self._lock:
             app = self._apps.get(app_id)
             if app is not None and template_id not in app.record["appliedTemplateIds"]:
                 app.record["appliedTemplateIds"].append(template_id)
-                app.record["lastUpdated"] = iso(now())
+                app.record["lastUpdated"] = iso(self.now())
 
     def touch(self, app_id: str) -> None:
         with self._lock:
             app = self._apps.get(app_id)
             if app is not None:
-                app.record["lastUpdated"] = iso(now())
+                app.record["lastUpdated"] = iso(self.now())
 
     def delete_application(self, app_id: str) -> None:
         with self._lock:
@@ -285,7 +298,7 @@ class State:
             readme = self._app(app_id).readme
             readme.update(
                 content=content,
-                lastUpdated=iso(now()),
+                lastUpdated=iso(self.now()),
                 lastUpdatedById=by_token,
                 lastUpdatedByType="apiToken",
             )

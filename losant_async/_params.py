@@ -16,7 +16,8 @@ import re
 import stat
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any, Final, TypeVar, cast
+from urllib.parse import quote_plus
 
 import attrs
 from cattrs.v import transform_error
@@ -24,7 +25,7 @@ from cattrs.v import transform_error
 from ._constants import APPLICATION_ID_LENGTH
 from ._convert import _as_utc, _camel, _wire_names, converter, unstructure
 from ._models import ApplicationImportOptions, ImportIntoApplicationOptions
-from ._models._base import _DECODING
+from ._models._base import _DECODING, SAFE_INTEGER
 from ._models._wire import ARRAY_LIMITS, NULLABLE
 
 __all__ = [
@@ -46,6 +47,14 @@ _Multipart = tuple[Mapping[str, str], Mapping[str, tuple[str, IO[bytes] | bytes,
 _HEX_ID = re.compile(rf"[0-9A-Fa-f]{{{APPLICATION_ID_LENGTH}}}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
+# The last millisecond a datetime can hold (9999-12-31T23:59:59.999Z): times
+# are sent as ms since the epoch, and must come back as a datetime.
+MAX_MS: Final = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _MS
+# A query value, percent-encoded, fits in this many bytes. Losant documents no
+# bound (``search``'s ``filter`` has only ``minLength``); nginx, Losant's
+# front, reads a request line into 8 KiB buffers by default
+# (``large_client_header_buffers``), so one value may take half of that.
+MAX_QUERY_VALUE_BYTES: Final = 4096
 # API.md "Bodies": bytes and nameless file objects are sent under this name.
 _DEFAULT_BUNDLE_NAME = "bundle.zip"
 _BUNDLE_FIELD = "importBundle"
@@ -76,6 +85,11 @@ def check_application_id(value: object) -> str:
     return value
 
 
+def is_object_id(value: str) -> bool:
+    """Whether ``value`` is 24 ASCII hex characters (a Losant/MongoDB id)."""
+    return _HEX_ID.fullmatch(value) is not None
+
+
 # -- bodies -------------------------------------------------------------------------
 
 
@@ -96,17 +110,103 @@ def _validate_tree(model: object) -> None:
                     _validate_tree(item)
 
 
+_PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[('[^']*'|\"[^\"]*\")\]")
+
+
+def _snake_path(cls: type, path: str) -> str:
+    """A cattrs path in wire names (``$.repo.commitMessage``) in attribute names.
+
+    Steps the models do not know (extra keys, free-form objects) stay as given.
+    """
+    current: type | None = cls
+    parts = [cls.__name__]
+    for match in _PATH_STEP.finditer(path):
+        key, index, quoted = match.groups()
+        if index is not None or quoted is not None:
+            parts.append(f"[{index if index is not None else quoted}]")
+            continue
+        attr = {w: a for a, w in _wire_names(current).items()}.get(key) if current else None
+        parts.append(f".{attr or key}")
+        current = _model_type(attrs.fields_dict(current)[attr].type) if current and attr else None
+    return "".join(parts)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
 def _from_wire(cls: type[M], data: Mapping[str, object], what: str) -> M:
-    """Build a model from a camelCase mapping (shape checked here, rules later)."""
+    """Build a model from a camelCase mapping (shape checked here, rules later).
+
+    Raises:
+        TypeError: only wrong kinds of values (a ``str`` where a bool belongs).
+        ValueError: anything else (a missing field, a malformed date-time).
+        Either names the fields in Python's names and in the wire's.
+    """
     token = _DECODING.set(True)
     try:
         model: M = converter.structure(data, cls)
     except Exception as exc:
-        problems = "; ".join(transform_error(exc))
-        raise ValueError(f"invalid {what}: {problems}") from exc
+        problems = []
+        for problem in transform_error(exc):
+            text, _, path = problem.rpartition(" @ ")
+            problems.append(f"{problem} ({_snake_path(cls, path)})" if text else problem)
+        kinds = {type(leaf) for leaf in _leaves(exc)}
+        error = TypeError if kinds and all(issubclass(k, TypeError) for k in kinds) else ValueError
+        raise error(f"invalid {what}: {'; '.join(problems)}") from exc
     finally:
         _DECODING.reset(token)
     return model
+
+
+def _check_json(value: object, where: str) -> None:
+    """Check that a body can go out as JSON that Losant reads as sent.
+
+    The models check their own fields; this catches what they cannot see:
+    ``extra`` keys and free-form objects (a NaN, an integer beyond 2**53 - 1,
+    a lone surrogate, a ``set``).
+    """
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(
+                    f"{where} must be valid Unicode (lone surrogate at index {exc.start})"
+                ) from None
+        return
+    if isinstance(value, int):
+        if abs(value) > SAFE_INTEGER:
+            raise ValueError(f"{where} must be within ±(2**53 - 1)")
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where} must be finite, got {value}")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where} keys must be str, not {type(key).__name__}")
+            _check_json(key, f"{where} key")
+            _check_json(item, f"{where}[{key!r}]")
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_json(item, f"{where}[{index}]")
+        return
+    raise TypeError(f"{where}: a {type(value).__name__} cannot be sent as JSON")
+
+
+def _checked(cls: type, wire: dict[str, object]) -> dict[str, object]:
+    """``wire``, once ``_check_json`` passed on every top-level field (named in Python)."""
+    attr_of = {w: a for a, w in _wire_names(cls).items()}
+    for key, value in wire.items():
+        _check_json(value, f"{cls.__name__}.{attr_of.get(key, key)}")
+    return wire
 
 
 def _explicit_nulls(cls: type, given: Mapping[str, object], wire: dict[str, object]) -> None:
@@ -169,7 +269,7 @@ def build_body(
     if body is not None:
         if isinstance(body, (cls, *_ACCEPTED_AS.get(cls, ()))):
             _validate_tree(body)
-            return unstructure(body)
+            return _checked(cls, unstructure(body))
         if attrs.has(type(body)):
             raise TypeError(f"expected a {cls.__name__} body, got {type(body).__name__}")
         if not isinstance(body, Mapping):
@@ -180,7 +280,7 @@ def build_body(
         _validate_tree(model)
         wire = unstructure(model)
         _explicit_nulls(cls, body, wire)
-        return wire
+        return _checked(cls, wire)
     fields = attrs.fields_dict(cls)  # type: ignore[arg-type]
     values: dict[str, Any] = {}
     for name, value in kwargs.items():
@@ -198,7 +298,7 @@ def build_body(
     wire = unstructure(model)
     names = _wire_names(cls)
     _explicit_nulls(cls, {names[k]: v for k, v in kwargs.items() if k in names}, wire)
-    return wire
+    return _checked(cls, wire)
 
 
 def _nested(field_type: object, value: object, what: str) -> object:
@@ -236,52 +336,102 @@ def build_list_body(
 # -- query values -------------------------------------------------------------------
 
 
-def to_ms(value: datetime | int | float) -> str:
+def to_ms(value: datetime | int | float, name: str = "time") -> str:
     """Milliseconds since the epoch, as the query wants them (a naive datetime is UTC).
 
-    Numbers are milliseconds already (negative ones are relative to now, as
-    ``payloadCounts`` reads them) and are rounded to whole milliseconds.
+    Numbers are milliseconds already and are rounded to whole milliseconds.
+    Only times from 1970 to the end of year 9999 are accepted: ``payloadCounts``
+    reads a negative number as relative to now, so a time before 1970 would
+    silently mean something else (issue 11, defect 5).
+
+    Raises:
+        TypeError: not a ``datetime``, ``int`` or ``float`` (``bool`` is not a time).
+        ValueError: NaN, infinite, before 1970 or after 9999.
     """
-    if isinstance(value, bool):
-        raise TypeError("a time must be a datetime or milliseconds, not bool")
     if isinstance(value, datetime):
-        return str((_as_utc(value) - _EPOCH) // _MS)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
+        try:
+            ms = (_as_utc(value) - _EPOCH) // _MS
+        except OverflowError:  # an aware time at the calendar's edge
+            raise ValueError(
+                f"{name} is outside the datetime range once converted to UTC"
+            ) from None
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(
+            f"{name} must be a datetime or milliseconds since the epoch, not {type(value).__name__}"
+        )
+    elif isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"a time in milliseconds must be finite, got {value}")
-        return str(round(value))
-    raise TypeError(f"a time must be a datetime or milliseconds, not {type(value).__name__}")
+            raise ValueError(f"{name} in milliseconds must be finite, got {value}")
+        ms = round(value)
+    else:
+        ms = value
+    if not 0 <= ms <= MAX_MS:
+        raise ValueError(
+            f"{name} must lie between 1970-01-01 and 9999-12-31 UTC "
+            f"(0 to {MAX_MS} ms since the epoch)"
+        )
+    return str(ms)
 
 
-def to_csv(value: str | Sequence[str]) -> str:
-    """A comma-separated query value from a string or a sequence of strings."""
+def to_csv(value: str | Sequence[str], name: str = "value") -> str:
+    """A comma-separated query value from a string or a sequence of strings.
+
+    Raises:
+        TypeError: not a ``str`` or a sequence of ``str``.
+        ValueError: an item holds a comma (the server would read two items).
+    """
     if isinstance(value, str):
         return value
     given: object = value  # the annotation is what callers should pass, not a guarantee
     if not isinstance(given, Sequence) or isinstance(given, bytes | bytearray):
-        raise TypeError(f"expected a str or a sequence of str, not {type(given).__name__}")
-    for item in given:
+        raise TypeError(f"{name} must be a str or a sequence of str, not {type(given).__name__}")
+    for index, item in enumerate(given):
         if not isinstance(item, str):
-            raise TypeError(f"expected a sequence of str, found {type(item).__name__}")
+            raise TypeError(f"{name}[{index}] must be a str, not {type(item).__name__}")
+        if "," in item:
+            raise ValueError(f"{name}[{index}] must not contain a comma")
     return ",".join(cast(Sequence[str], given))
 
 
-def _query_value(value: object) -> str:
+def check_query_text(name: str, value: str) -> str:
+    """A ``str`` query value that can go in a URL: valid Unicode, not absurdly long.
+
+    Raises:
+        ValueError: a lone surrogate (not UTF-8), or longer than
+            ``MAX_QUERY_VALUE_BYTES`` once percent-encoded.
+    """
+    try:
+        encoded = quote_plus(value, safe="")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{name} must be valid Unicode (lone surrogate at index {exc.start})"
+        ) from None
+    if len(encoded) > MAX_QUERY_VALUE_BYTES:
+        raise ValueError(
+            f"{name} is too long for a URL: {len(encoded)} bytes once percent-encoded, "
+            f"at most {MAX_QUERY_VALUE_BYTES}"
+        )
+    return value
+
+
+def _query_value(name: str, value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
+        return check_query_text(name, value)
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value}")
+        if abs(value) > SAFE_INTEGER:
+            raise ValueError(f"{name} must be within ±(2**53 - 1)")
+        if isinstance(value, int):
+            return str(value)
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, datetime):
-        return to_ms(value)
+        return to_ms(value, name)
     if isinstance(value, Sequence) and not isinstance(value, bytes):
-        return to_csv(value)
-    raise TypeError(f"cannot send a {type(value).__name__} as a query value")
+        return check_query_text(name, to_csv(value, name))
+    raise TypeError(f"{name}: cannot send a {type(value).__name__} as a query value")
 
 
 def query(**pairs: object) -> list[tuple[str, str]]:
@@ -289,9 +439,16 @@ def query(**pairs: object) -> list[tuple[str, str]]:
 
     ``True``/``False`` become ``"true"``/``"false"``; integral floats are sent
     without ``.0``; datetimes as milliseconds; sequences comma-separated.
+
+    Raises:
+        TypeError: a value of a kind a query cannot carry.
+        ValueError: a value that would not survive the trip (see
+            ``check_query_text``, ``to_ms``); the message names the argument.
     """
     return [
-        (_camel(name), _query_value(value)) for name, value in pairs.items() if value is not None
+        (_camel(name), _query_value(name, value))
+        for name, value in pairs.items()
+        if value is not None
     ]
 
 
@@ -391,8 +548,14 @@ def import_multipart(bundle: object, email: str | None, options: object) -> _Mul
     if email is not None:
         if not isinstance(email, str):
             raise TypeError(f"email must be a str, not {type(email).__name__}")
+        _check_json(email, "email")
         data["email"] = email
     if options is not None:
+        if not isinstance(options, Mapping) and not attrs.has(type(options)):
+            raise TypeError(
+                "options must be an ImportIntoApplicationOptions or a mapping, "
+                f"not {type(options).__name__}"
+            )
         body = build_body(ImportIntoApplicationOptions, cast(Any, options), {})
         data["options"] = json.dumps(body, separators=(",", ":"))
     if bundle is not None:

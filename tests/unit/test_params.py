@@ -8,6 +8,7 @@ import os
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from losant_async._models import (
     Application,
     ApplicationArchiveConfig,
     ApplicationClonePost,
+    ApplicationExportPost,
     ApplicationGlobal,
     ApplicationImportOptions,
     ApplicationPatch,
@@ -110,8 +112,8 @@ def test_build_body_wrong_body_kind() -> None:
 def test_build_body_invalid_values_name_the_field(
     body: object, kwargs: dict[str, object], field: str
 ) -> None:
-    """A value breaking the schema is a ValueError naming the field."""
-    with pytest.raises(ValueError, match=re.escape(field)):
+    """A value breaking the schema is a ValueError (TypeError: wrong type) naming the field."""
+    with pytest.raises((ValueError, TypeError), match=re.escape(field)):
         build_body(ApplicationPatch, body, kwargs)
 
 
@@ -205,7 +207,6 @@ def test_to_ms() -> None:
     assert to_ms(datetime(2016, 6, 13, 6, tzinfo=timezone(timedelta(hours=2)))) == "1465790400000"
     assert to_ms(datetime(2016, 6, 13, 4, 0, 0, 999999, tzinfo=UTC)) == "1465790400999"
     assert to_ms(1518556791829) == "1518556791829"
-    assert to_ms(-2592000000) == "-2592000000"
     assert to_ms(1.6) == "2"
     assert to_ms(0) == "0"
 
@@ -388,3 +389,145 @@ def test_path_like_is_accepted(tmp_path: Path) -> None:
     _, files = import_multipart(Custom(), None, None)
     assert files["importBundle"][0] == "c.zip"
     files["importBundle"][1].close()  # type: ignore[union-attr]
+
+
+# -- issue 11, defect 5: bad input fails typed, named, before any request --------------
+
+_APP = "575ec8687ae143cd83dc4a97"
+_BASE = "https://api.losant.test"
+
+
+async def _refused(call: Any, error: type[Exception], field: str) -> None:
+    """Run ``call(app)``: it must raise ``error`` naming ``field`` and send nothing."""
+    import respx
+
+    from losant_async import AsyncApplication
+
+    with respx.mock(base_url=_BASE, assert_all_called=False) as router:
+        route = router.route().respond(200, json={"success": True})
+        async with AsyncApplication(_APP, token="t", base_url=_BASE) as app:
+            with pytest.raises(error, match=re.escape(field)):
+                await call(app)
+        assert route.call_count == 0
+
+
+_HUGE_DATE = datetime.max.replace(tzinfo=timezone(timedelta(hours=-5)))
+_EARLY_AWARE = datetime.min.replace(tzinfo=timezone(timedelta(hours=5)))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("call", "error", "field"),
+    [
+        # 1. wrong types where a time, a model or a list item belongs
+        (lambda a: a.device_counts(start="2024-01-01"), TypeError, "start"),
+        (lambda a: a.patch(exp_user_token_cutoff="2024-01-01"), TypeError, "exp_user_token_cutoff"),
+        (lambda a: a.export(repo="main"), TypeError, "repo"),
+        (lambda a: a.patch(ftue_tracking=["x"]), TypeError, "ftue_tracking"),
+        # 2. calendar edges, before 1970, bool
+        (lambda a: a.import_logs(since=_HUGE_DATE), ValueError, "since"),
+        (lambda a: a.archive_data(_EARLY_AWARE), ValueError, "date"),
+        (lambda a: a.payload_counts(start=-2592000000), ValueError, "start"),
+        (lambda a: a.device_counts(end=2**63), ValueError, "end"),
+        (lambda a: a.notebook_minute_counts(start=datetime(1969, 12, 31)), ValueError, "start"),
+        (lambda a: a.device_counts(start=True), TypeError, "start"),
+        # 3. a query value that would make an absurd URL
+        (lambda a: a.search("x" * 100_000), ValueError, "filter"),
+        (lambda a: a.get(summary_include=["a" * 10_000]), ValueError, "summary_include"),
+        (lambda a: a.search("\ud800"), ValueError, "filter"),
+        # 4. publish topics are not filters
+        (lambda a: a.mqtt_publish_message("a/+/b", "m"), ValueError, "topic"),
+        (lambda a: a.mqtt_publish_message("a/#", "m"), ValueError, "topic"),
+        (lambda a: a.mqtt_publish_message("a\x00b", "m"), ValueError, "topic"),
+        (lambda a: a.mqtt_publish_message("a\r\nb", "m"), ValueError, "topic"),
+        (lambda a: a.mqtt_publish_message("", "m"), ValueError, "topic"),
+        (lambda a: a.mqtt_publish_message("t", b"\xff"), ValueError, "message"),
+        # 5. non-bool flags as keywords
+        (lambda a: a.export(force_job="yes"), TypeError, "force_job"),
+        (lambda a: a.clone(dry_run=1), TypeError, "dry_run"),
+        (lambda a: a.export(include_devices="true"), TypeError, "include_devices"),
+        (lambda a: a.clone({"dryRun": "yes"}), TypeError, "dry_run"),
+        # 6. patterns matched whole and ASCII-only
+        (lambda a: a.apply_template(template_id=_APP + "\n"), ValueError, "template_id"),
+        (lambda a: a.apply_template(template_id="\u0660" * 24), ValueError, "template_id"),
+        (lambda a: a.globals([{"key": "k\n", "json": "1"}]), ValueError, "key"),
+        (lambda a: a.patch(endpoint_slug="my-app\n"), ValueError, "endpoint_slug"),
+        # 7. integers bounded, bool is no int, no NaN
+        (lambda a: a.import_logs(limit=2**60), ValueError, "limit"),
+        (lambda a: a.patch(archive_config={"delayDays": 2**60}), ValueError, "delay_days"),
+        (lambda a: a.patch(archive_config={"delayDays": True}), TypeError, "delay_days"),
+        (lambda a: a.patch(blob_url_ttl=float("nan")), ValueError, "blob_url_ttl"),
+        (lambda a: a.patch({"name": "n", "extra": float("inf")}), ValueError, "extra"),
+        (lambda a: a.payload_counts_breakdown(resolution=10**5000), ValueError, "resolution"),
+        (lambda a: a.import_(options=5), TypeError, "options"),
+    ],
+)
+async def test_bad_arguments_fail_named_before_sending(
+    call: Any, error: type[Exception], field: str
+) -> None:
+    """Each kind of bad argument the fuzz found: a typed error naming it, before any request."""
+    await _refused(call, error, field)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("topic", "ok"),
+    [
+        ("a/+/c", True),
+        ("#", True),
+        ("a/#", True),
+        ("+", True),
+        ("a/#/c", False),
+        ("a#", False),
+        ("a/b+", False),
+        ("a\x00", False),
+        ("", False),
+        ("a/" * 40_000, False),
+    ],
+)
+async def test_subscription_filters_follow_mqtt_syntax(topic: str, ok: bool) -> None:
+    """A subscription filter has # only as its whole last level, + only as a whole level."""
+    from losant_async import AsyncApplication
+
+    async with AsyncApplication(_APP, token="t", base_url=_BASE) as app:
+        if ok:
+            await app.mqtt_subscription_stream(topic).aclose()
+        else:
+            with pytest.raises(ValueError, match="topic"):
+                app.mqtt_subscription_stream(topic)
+
+
+def test_job_arguments_are_checked() -> None:
+    """job() refuses a log id not 24 hex, a non-str action, a time at the calendar's edge."""
+    from losant_async import AsyncApplication
+
+    app = AsyncApplication(_APP, token="t", base_url=_BASE)
+    with pytest.raises(ValueError, match="log_id"):
+        app.job("j", "export", log_id="../../x")
+    with pytest.raises(TypeError, match="action"):
+        app.job("j", ["export"])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="enqueued_at"):
+        app.job("j", "export", enqueued_at=datetime.min)
+    with pytest.raises(ValueError, match="enqueued_at"):
+        app.job("j", "export", enqueued_at=_HUGE_DATE)
+
+
+def test_model_constructors_check_types() -> None:
+    """Request models refuse a wrong type with a TypeError naming the field."""
+    with pytest.raises(TypeError, match=r"ApplicationExportPost\.force_job"):
+        ApplicationExportPost(force_job="yes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"ApplicationPatch\.archive_config"):
+        ApplicationPatch(archive_config={"mode": "all"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"ApplicationGlobal\.key"):
+        ApplicationGlobal(key="k\n")
+    with pytest.raises(ValueError, match=r"ApplicationArchiveConfig\.device_ids"):
+        ApplicationArchiveConfig(device_ids=["\u0660" * 24])
+
+
+def test_to_ms_range() -> None:
+    """Times are ms from 1970 to 9999; anything else is a ValueError naming the argument."""
+    assert to_ms(0) == "0"
+    assert to_ms(datetime.max) == str(253402300799999)
+    for bad in (-1, 253402300800000, datetime(1969, 12, 31), _HUGE_DATE, float("inf")):
+        with pytest.raises(ValueError, match="since"):
+            to_ms(bad, "since")  # type: ignore[arg-type]

@@ -248,7 +248,7 @@ def publish(cfg: Config, topic: str, message: str | None) -> int:
     help="Stop after this long (exit 8 if --count was not reached).",
 )
 @click.option(
-    "--keep-alive", type=click.FloatRange(min=1), default=2.0, show_default=True, metavar="SECONDS"
+    "--keep-alive", type=click.IntRange(min=1), default=2, show_default=True, metavar="SECONDS"
 )
 def subscribe(
     cfg: Config, topic: str, count: int | None, timeout: float | None, keep_alive: float

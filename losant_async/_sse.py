@@ -7,8 +7,10 @@ layer has three parts, each testable alone:
 
 - ``_sse_decode``: an I/O-free, incremental decoder (bytes in, events out)
   following the WHATWG "event stream interpretation" rules.
+- ``_sse_policy``: the pure rules (settings, what is retried, backoff) and
+  ``StreamGap``, one recorded outage.
 - ``MqttStream`` (here): one subscription; watchdog, reconnection with
-  backoff and ``Last-Event-ID``, typed errors.
+  backoff and ``Last-Event-ID``, outages, typed errors.
 - ``_sse_group.MqttStreamGroup``: several subscriptions read as one
   iterator; exported from here too, where the package maps it.
 """
@@ -16,12 +18,13 @@ layer has three parts, each testable alone:
 from __future__ import annotations
 
 import contextlib
-import math
-import random
+import logging
 import warnings
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
+from time import monotonic
 from types import TracebackType
 from typing import TYPE_CHECKING, cast
 
@@ -32,17 +35,16 @@ from ._constants import (
     DEFAULT_KEEP_ALIVE_INTERVAL,
     KEEP_ALIVE_MISSES,
     MAX_RETRY_AFTER,
-    MIN_SILENCE_TIMEOUT,
+    SSE_MAX_EVENT_BYTES,
     STREAM_BACKOFF_INITIAL,
     STREAM_BACKOFF_MAX,
     STREAM_FINISH_READS,
     STREAM_FINISH_TIMEOUT,
-    STREAM_RECONNECT_JITTER,
+    STREAM_MAX_GAPS,
 )
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
-    APIStatusError,
     APITimeoutError,
     ClientClosedError,
     LosantError,
@@ -51,55 +53,22 @@ from ._exceptions import (
 from ._models import MqttMessage
 from ._sse_decode import _MQTT_EVENT, _SSEDecoder, _to_message
 from ._sse_group import MqttStreamGroup
+from ._sse_policy import (
+    StreamGap,
+    check_keep_alive_interval,
+    is_retryable,
+    reconnect_delay,
+    sendable_event_id,
+)
 
 if TYPE_CHECKING:
     import httpx
 
     from ._transport import _Transport
 
-__all__ = ["MqttStream", "MqttStreamGroup"]
+__all__ = ["MqttStream", "MqttStreamGroup", "StreamGap"]
 
-
-def _format_seconds(value: float) -> str:
-    """``2`` -> ``"2"``, ``0.5`` -> ``"0.5"``: the query value Losant expects."""
-    value = float(value)
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
-def _is_retryable(error: LosantError) -> bool:
-    """Whether a failed (re)connect may be tried again (API.md, Details: Streams)."""
-    if isinstance(error, APIConnectionError):
-        return True
-    if isinstance(error, APIStatusError):
-        # API.md: a 4xx is not retried; 429 alone is (the server refused).
-        code = error.status_code
-        return code >= 500 or code == 429
-    return False
-
-
-def _reconnect_delay(
-    attempt: int,
-    *,
-    initial: float,
-    maximum: float,
-    server_retry: float | None = None,
-    retry_after: float | None = None,
-) -> float:
-    """Seconds to wait before reconnection attempt ``attempt`` (1-based).
-
-    Jittered exponential backoff: ``initial * 2**(attempt-1)`` capped at
-    ``maximum``, then scaled by a random factor in ``[1 -
-    STREAM_RECONNECT_JITTER, 1]``. The server's SSE
-    ``retry:`` and a 429's ``Retry-After`` are floors: the server asked for at
-    least that long.
-    """
-    base = min(maximum, initial * 2.0 ** min(attempt - 1, 62))
-    jitter = STREAM_RECONNECT_JITTER * random.random()  # not crypto
-    delay = base * (1 - STREAM_RECONNECT_JITTER + jitter)
-    for floor in (server_retry, retry_after):
-        if floor is not None and floor > delay:
-            delay = floor
-    return delay
+_log = logging.getLogger("losant_async")
 
 
 class MqttStream:
@@ -114,24 +83,37 @@ class MqttStream:
     The connection opens in ``__aenter__`` and closes when the block is left
     (break, exception or cancellation). Bytes are read only as the consumer
     pulls. SSE comments and events other than ``mqttMessage`` are taken as
-    keep-alives and never yielded. Silence longer than ``max(3 *
-    keep_alive_interval, 1)`` seconds means a dead connection.
+    keep-alives and never yielded. ``keep_alive_interval`` is a whole number
+    of seconds (at least 1), sent as ``keepAliveInterval``; silence longer
+    than three intervals means a dead connection.
 
     A dropped, dead or truncated connection, a 429 (honouring
     ``Retry-After``) or 5xx answer, or a network error is retried with
     jittered exponential backoff, sending ``Last-Event-ID`` when the server
-    gave event ids. ``max_reconnects`` bounds the attempts in a row (the
-    count starts again once a re-opened connection delivers data); ``None``
-    retries forever, ``reconnect=False`` never. Any other error status ends
-    the stream with its typed error: raised from ``__aenter__`` on the first
-    connect, from the iteration later. With reconnection off or used up, the
-    iteration raises the error that ended the last connection (a clean close
-    by the server is an ``APIConnectionError``); a 204 answer ends the
-    iteration cleanly.
+    gave event ids. ``max_reconnects`` bounds the failed attempts in a row;
+    ``None`` retries forever, ``reconnect=False`` never. A connection counts
+    as healthy, and the count and the backoff start afresh, only once it is
+    still receiving one silence timeout after it opened: a server that
+    accepts and closes at once (even after a message) counts as failing.
+    Any other error status ends the stream with its typed error: raised from
+    ``__aenter__`` on the first connect, from the iteration later. With
+    reconnection off or used up, the iteration raises the error that ended
+    the last connection (a clean close by the server is an
+    ``APIConnectionError``); a 204 answer ends the iteration cleanly.
+
+    Losant replays nothing after a reconnect: every outage is recorded in
+    ``gaps``. An ``mqttMessage`` whose data is not a JSON object with a
+    string ``topic`` and a ``message``, and any event or line over 1 MiB, is
+    skipped (WARNING on the ``losant_async`` logger, counted in
+    ``skipped``); a ``message`` that is not a string is delivered as its
+    compact JSON text. A server's ``retry:`` is honoured up to
+    ``backoff_max``.
 
     Attributes:
         reconnects: Successful re-opens after a lost connection.
-        last_event_id: The last event id the server sent, or ``None``.
+        last_event_id: The last event id the server sent, or ``None`` (sent
+            back as ``Last-Event-ID`` only when it is a valid header value).
+        skipped: Events skipped as malformed or oversized.
     """
 
     def __init__(
@@ -148,8 +130,7 @@ class MqttStream:
     ) -> None:
         if not topic:
             raise ValueError("topic must be a non-empty string")
-        if not keep_alive_interval > 0 or not math.isfinite(keep_alive_interval):
-            raise ValueError("keep_alive_interval must be a positive number of seconds")
+        seconds = check_keep_alive_interval(keep_alive_interval)
         if max_reconnects is not None and max_reconnects < 0:
             raise ValueError("max_reconnects must be None or >= 0")
         if not 0 <= backoff_initial <= backoff_max:
@@ -157,17 +138,21 @@ class MqttStream:
         self._transport = transport
         self._path = path
         self._topic = topic
-        self._params = (
-            ("topic", topic),
-            ("keepAliveInterval", _format_seconds(keep_alive_interval)),
-        )
-        self._silence = max(KEEP_ALIVE_MISSES * keep_alive_interval, MIN_SILENCE_TIMEOUT)
+        self._params = (("topic", topic), ("keepAliveInterval", str(seconds)))
+        self._silence = float(KEEP_ALIVE_MISSES * seconds)
         self._reconnect = reconnect
         self._max_reconnects = max_reconnects
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
         self.reconnects = 0
         self.last_event_id: str | None = None
+        self.skipped = 0
+        self._gaps: deque[StreamGap] = deque(maxlen=STREAM_MAX_GAPS)
+        # monotonic() of: the current connection's opening, its last
+        # chunk, and the start of the outage in progress (None: no outage).
+        self._opened_at = self._last_byte = 0.0
+        self._outage_from: float | None = None
+        self._sent_id = False  # the current connection was sent Last-Event-ID
         self._entered = False
         self._closed = False
         self._finished = False
@@ -198,6 +183,17 @@ class MqttStream:
     def silence_timeout(self) -> float:
         """Seconds without a byte after which the connection counts as dead."""
         return self._silence
+
+    @property
+    def gaps(self) -> tuple[StreamGap, ...]:
+        """The outages so far, oldest first (the most recent 1,000).
+
+        An outage runs from the last byte of a lost connection to the opening
+        of the next one, however many attempts that took; one that ended the
+        stream (reconnection used up, a 4xx, a 204) ends when the stream gave
+        up. Closing the stream during an outage records nothing.
+        """
+        return tuple(self._gaps)
 
     async def __aenter__(self) -> MqttStream:
         """Open the stream.
@@ -254,15 +250,29 @@ class MqttStream:
 
     async def __anext__(self) -> MqttMessage:
         """The next message, waiting (and reconnecting) as needed."""
-        if self._pending:
-            return _to_message(self._pending.popleft())
-        if self._busy:
-            raise RuntimeError("another task is already reading this MqttStream")
-        self._busy = True
-        try:
-            return _to_message(await self._next_event())
-        finally:
-            self._busy = False
+        while True:
+            if self._pending:
+                data = self._pending.popleft()
+            else:
+                if self._busy:
+                    raise RuntimeError("another task is already reading this MqttStream")
+                self._busy = True
+                try:
+                    data = await self._next_event()
+                finally:
+                    self._busy = False
+            message = _to_message(data)
+            if message is not None:
+                return message
+            # API.md, "Odd events never end a stream". The data is not logged:
+            # it is the server's, and may hold anything.
+            self.skipped += 1
+            _log.warning(
+                "Skipped an mqttMessage event on the stream of %r: its data (%d characters) "
+                "is not a JSON object with a string topic and a message.",
+                self._topic,
+                len(data),
+            )
 
     async def _next_event(self) -> str:
         """Data of the next ``mqttMessage`` event; reads only when none is pending."""
@@ -283,42 +293,81 @@ class MqttStream:
                     chunk = await self._chunks.__anext__()
             except StopAsyncIteration:
                 self._error = APIConnectionError("The server closed the stream.")
-                await self._drop(None)
+                await self._lose(None)
                 continue
             except TimeoutError:
                 self._error = APITimeoutError(
                     f"No data on the stream for {self._silence:g} s: connection presumed dead."
                 )
-                await self._drop(None)
+                await self._lose(None)
                 continue
             except Exception as exc:
-                self._error = await self._drop(exc)
+                self._error = await self._lose(exc)
                 continue
             except BaseException:
                 # Cancelled mid-read: the response is in an unknown state.
-                await self._drop(None)
+                await self._lose(None)
                 raise
-            self._attempts = 0  # a sign of life: the next outage starts afresh
+            self._last_byte = now = monotonic()
+            if self._attempts and now - self._opened_at >= self._silence:
+                # Issue 11, defect 3: healthy only once still talking a full
+                # silence timeout after opening (the watchdog's own window),
+                # never for merely answering: a server that accepts and closes
+                # at once, even after a comment or a message, must meet a
+                # growing delay and, in the end, max_reconnects.
+                self._attempts = 0
             decoder = self._decoder
             events = decoder.feed(chunk)
             # Updated even without events: a data-less event may carry an id.
             self.last_event_id = decoder.last_event_id or None
             if events:
                 self._pending.extend([e[1] for e in events if e[0] == _MQTT_EVENT])
+            if decoder.oversized:
+                self._skip_oversized()
             if decoder.retry is not None:
                 self._server_retry = decoder.retry / 1000
         return self._pending.popleft()
 
+    def _skip_oversized(self) -> None:
+        count, self._decoder.oversized = self._decoder.oversized, 0
+        self.skipped += count
+        _log.warning(
+            "Skipped %d event(s) over %d bytes on the stream of %r.",
+            count,
+            SSE_MAX_EVENT_BYTES,
+            self._topic,
+        )
+
+    async def _lose(self, exc: BaseException | None) -> LosantError:
+        """Drop a connection that was live: an outage starts at its last byte."""
+        if self._outage_from is None:
+            self._outage_from = self._last_byte
+        return await self._drop(exc)
+
+    def _end_outage(self, *, replayed: bool) -> None:
+        """Record the outage in progress, if any, as ending now."""
+        started = self._outage_from
+        if started is None:
+            return
+        self._outage_from = None
+        now = datetime.now(UTC)
+        since = timedelta(seconds=max(0.0, monotonic() - started))
+        self._gaps.append(StreamGap(started_at=now - since, ended_at=now, replayed=replayed))
+
     async def _open(self) -> None:
         """Open one connection; on success the stream is live or finished."""
-        headers = {"Accept": "text/event-stream"}
-        if self.last_event_id:
-            headers["Last-Event-ID"] = self.last_event_id
+        # Losant's JavaScript client sends no Accept: text/event-stream (the
+        # transport's own headers go out, API.md Details: Streams); only the
+        # resume point is ours to add, and only when it is a valid header.
+        last_id = sendable_event_id(self.last_event_id)
+        headers = None if last_id is None else {"Last-Event-ID": last_id}
+        self._sent_id = last_id is not None
         cm = self._transport.stream(
             "GET", self._path, params=self._params, headers=headers, read_timeout=self._silence
         )
         response = await cm.__aenter__()
         self._cm = cm
+        self._opened_at = self._last_byte = monotonic()
         if response.status_code == 204:
             # SSE: 204 No Content tells the client to stop reconnecting.
             self._finished = True
@@ -350,16 +399,17 @@ class MqttStream:
             retry_after = error.retry_after if isinstance(error, RateLimitError) else None
             if (
                 not self._reconnect
-                or not _is_retryable(error)
+                or not is_retryable(error)
                 or (self._max_reconnects is not None and self._attempts >= self._max_reconnects)
                 # A wait beyond MAX_RETRY_AFTER is the caller's to decide on.
                 or (retry_after is not None and retry_after > MAX_RETRY_AFTER)
             ):
                 self._finished = True
                 self._error = None
+                self._end_outage(replayed=False)
                 raise error
             self._attempts += 1
-            delay = _reconnect_delay(
+            delay = reconnect_delay(
                 self._attempts,
                 initial=self._backoff_initial,
                 maximum=self._backoff_max,
@@ -373,6 +423,7 @@ class MqttStream:
                 self._error = exc
                 continue
             self._error = None
+            self._end_outage(replayed=self._sent_id and not self._finished)
             if counting and not self._finished:  # a 204 is no re-open
                 self.reconnects += 1
             return

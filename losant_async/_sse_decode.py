@@ -3,9 +3,16 @@
 ``_SSEDecoder`` turns network chunks into dispatched events following the
 WHATWG "event stream interpretation" rules, reading runs of plain
 ``mqttMessage`` events through one regex; ``_to_message`` turns one event's
-JSON body into an ``MqttMessage``, building the common shape directly. Nothing
-here reads a socket or sleeps, so tests feed it bytes (STYLE.md: "SSE parsing
-stays free of I/O"); ``_sse.MqttStream`` does the reading and reconnecting.
+JSON body into an ``MqttMessage``, building the common shape directly, or
+says the event is to be skipped. Nothing here reads a socket or sleeps, so
+tests feed it bytes (STYLE.md: "SSE parsing stays free of I/O");
+``_sse.MqttStream`` does the reading and reconnecting.
+
+Nothing a server sends makes this module raise (issue 10, hostile fields): a
+line or an event over ``SSE_MAX_EVENT_BYTES`` is dropped as it streams in and
+counted in ``_SSEDecoder.oversized``, a ``retry:`` of more than
+``SSE_MAX_RETRY_DIGITS`` digits is ignored, and an event whose data is not
+an MQTT message gives ``None`` from ``_to_message``.
 """
 
 from __future__ import annotations
@@ -17,8 +24,9 @@ from typing import Final
 
 import attrs
 
+from ._constants import SSE_MAX_EVENT_BYTES, SSE_MAX_RETRY_DIGITS
 from ._convert import structure
-from ._exceptions import APIResponseValidationError, _snippet
+from ._exceptions import APIResponseValidationError
 from ._models import MqttMessage
 from ._models._base import _DECODING, _EMPTY
 
@@ -28,6 +36,12 @@ _MQTT_EVENT: Final = "mqttMessage"
 # One dispatched SSE event: (type, data, last event id). A plain tuple: a
 # NamedTuple's constructor costs a Python call per event.
 _Event = tuple[str, str, str]
+
+# Stands for a line over the cap in the text handed to ``_lines``. A lone
+# surrogate: UTF-8 decoding with "replace" never produces one, so no line a
+# server sends can pose as it.
+_OVERSIZED: Final = "\ud800"
+_LINE_END: Final = re.compile(rb"\r\n|\r|\n")
 
 
 class _SSEDecoder:
@@ -39,16 +53,25 @@ class _SSEDecoder:
     dispatched on a blank line only if it has data, ``id`` without NUL sets the
     last event id (kept across events), ``retry`` takes ASCII digits only, and
     a partial event at the end of the stream is never dispatched.
+
+    Beyond the rules, for a hostile server: a line or an event of more than
+    ``SSE_MAX_EVENT_BYTES`` (1 MiB) is skipped whole, and its bytes are not
+    kept while they stream in; each skipped event adds one to ``oversized``.
+    A ``retry`` of more than ``SSE_MAX_RETRY_DIGITS`` digits is ignored.
     """
 
     __slots__ = (
         "_buffer",
         "_data",
+        "_discarding",
         "_event",
         "_id_buffer",
+        "_size",
         "_skip_lf",
+        "_skipping",
         "_started",
         "last_event_id",
+        "oversized",
         "retry",
     )
 
@@ -58,6 +81,14 @@ class _SSEDecoder:
         self._started = False
         self._event = ""
         self._data: list[str] = []
+        # Characters of data in the current event, and whether it is over the
+        # cap (its data dropped, to be skipped on dispatch).
+        self._size = 0
+        self._skipping = False
+        # Inside a line over the cap: its bytes are dropped up to its end.
+        self._discarding = False
+        # Events skipped for their size (read and reset by the stream).
+        self.oversized = 0
         self._id_buffer = last_event_id
         # The last event id string of the source: set on each dispatch.
         self.last_event_id = last_event_id
@@ -67,7 +98,7 @@ class _SSEDecoder:
     @property
     def has_partial(self) -> bool:
         """Whether bytes of an unfinished line or event are pending."""
-        return bool(self._buffer or self._data or self._event)
+        return bool(self._buffer or self._data or self._event or self._skipping or self._discarding)
 
     def feed(self, chunk: bytes) -> list[_Event]:
         """Decode one chunk; return the events it completes, in order."""
@@ -77,9 +108,14 @@ class _SSEDecoder:
             self._skip_lf = False
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]
+        if self._discarding:
+            chunk = self._discard(chunk)
         end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
         if end < 0:
-            self._buffer += chunk
+            if len(self._buffer) + len(chunk) > SSE_MAX_EVENT_BYTES:
+                self._start_discarding()
+            elif chunk:
+                self._buffer += chunk
             return []
         if self._buffer:
             self._buffer += chunk[: end + 1]
@@ -87,20 +123,61 @@ class _SSEDecoder:
             self._buffer.clear()
         else:
             block = chunk[: end + 1]
-        if end + 1 < len(chunk):
+        tail = len(chunk) - end - 1
+        if tail > SSE_MAX_EVENT_BYTES:
+            # The unfinished line at the end is already over the cap: it
+            # belongs to the event after this block's lines, marked below.
+            self._discarding = True
+        elif tail:
             self._buffer += chunk[end + 1 :]
         elif chunk[end] == 13:  # the chunk ends in CR: its LF may open the next one
             self._skip_lf = True
-        # CR and LF never occur inside a UTF-8 multi-byte sequence, so a block
-        # of whole lines decodes on its own.
-        text = block.decode("utf-8", "replace")
+        text = self._decode(block)
         if not self._started:
             self._started = True
             if text[:1] == "\ufeff":
                 text = text[1:]
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return self._lines(text)
+        events = self._lines(text)
+        if self._discarding:
+            self._skipping = True
+        return events
+
+    @staticmethod
+    def _decode(block: bytes) -> str:
+        """Whole lines as text, each line over the cap replaced by ``_OVERSIZED``."""
+        # CR and LF never occur inside a UTF-8 multi-byte sequence, so a block
+        # of whole lines decodes on its own.
+        if len(block) <= SSE_MAX_EVENT_BYTES:
+            return block.decode("utf-8", "replace")
+        lines = _LINE_END.split(block)  # the last item is b"": the block ends a line
+        if max(map(len, lines)) <= SSE_MAX_EVENT_BYTES:
+            return block.decode("utf-8", "replace")
+        return "\n".join(
+            _OVERSIZED if len(line) > SSE_MAX_EVENT_BYTES else line.decode("utf-8", "replace")
+            for line in lines
+        )
+
+    def _start_discarding(self) -> None:
+        """The pending line went over the cap: drop it, and skip its event."""
+        self._buffer = bytearray()  # a fresh one: clear() would keep the capacity
+        self._discarding = True
+        self._skipping = True
+
+    def _discard(self, chunk: bytes) -> bytes:
+        """Drop the bytes of an oversized line; return what follows its end."""
+        ends = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
+        if not ends:
+            return b""
+        end = min(ends)
+        self._discarding = False
+        if chunk[end] == 13:
+            if end + 1 == len(chunk):
+                self._skip_lf = True
+            elif chunk[end + 1] == 10:
+                end += 1
+        return chunk[end + 1 :]
 
     def _lines(self, text: str) -> list[_Event]:
         """Interpret whole lines (``text`` ends with a line end); return the events."""
@@ -108,10 +185,11 @@ class _SSEDecoder:
         events: list[_Event] = []
         data, event = self._data, self._event
         id_buffer, last_id = self._id_buffer, self.last_event_id
+        skipping, event_size = self._skipping, self._size
         pos, size = 0, len(text)
         run_at, find = _RUN.match, text.find
         while pos < size:
-            if not data and not event:
+            if not data and not event and not skipping:
                 # Between events: a run of plain mqttMessage events is read in C
                 # (each dispatches its one data line, as the loop below would).
                 run = run_at(text, pos)
@@ -130,25 +208,44 @@ class _SSEDecoder:
             pos = stop + 1
             if not line:
                 last_id = id_buffer
-                if data:
+                if skipping:
+                    self.oversized += 1
+                    skipping, event_size = False, 0
+                elif data:
                     events.append((event or "message", "\n".join(data), id_buffer))
-                    data = []
+                    data, event_size = [], 0
                 event = ""
+                continue
+            if line == _OVERSIZED:
+                # Whatever field it was, its event is skipped whole.
+                skipping, data, event_size = True, [], 0
                 continue
             # A comment (":...") has an empty name and matches nothing below.
             name, _, value = line.partition(":")
             if value[:1] == " ":
                 value = value[1:]
             if name == "data":
-                data.append(value)
+                if skipping:
+                    continue
+                event_size += len(value) + 1
+                if event_size > SSE_MAX_EVENT_BYTES:
+                    skipping, data, event_size = True, [], 0
+                else:
+                    data.append(value)
             elif name == "event":
                 event = value
             elif name == "id":
                 if "\0" not in value:
                     id_buffer = value
-            elif name == "retry" and value.isascii() and value.isdigit():
+            elif (
+                name == "retry"
+                and value.isascii()
+                and value.isdigit()
+                and len(value) <= SSE_MAX_RETRY_DIGITS
+            ):
                 self.retry = int(value)
         self._data, self._event = data, event
+        self._skipping, self._size = skipping, event_size
         self._id_buffer, self.last_event_id = id_buffer, last_id
         return events
 
@@ -164,27 +261,32 @@ _RUN_DATA: Final = re.compile(r"event: ?mqttMessage\ndata: ?([^\n]*)\n\n")
 _scan_json: Final[Callable[[str, int], tuple[object, int]]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
-def _loads_or_raise(data: str) -> object:
-    """Full ``json.loads`` (surrounding whitespace, errors) as our error type."""
+def _loads(data: str) -> object:
+    """Full ``json.loads`` (surrounding whitespace); ``_NOT_JSON`` if it is no JSON."""
     try:
         return json.loads(data)
-    except ValueError as exc:
-        raise APIResponseValidationError(
-            "An mqttMessage event's data is not JSON.",
-            status_code=200,
-            body_snippet=_snippet(data),
-        ) from exc
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the C stack
+        return _NOT_JSON
 
 
-def _to_message(data: str) -> MqttMessage:
-    """Decode the JSON body of one ``mqttMessage`` event."""
+_NOT_JSON: Final = object()
+
+
+def _to_message(data: str) -> MqttMessage | None:
+    """Decode the JSON body of one ``mqttMessage`` event; ``None``: skip the event.
+
+    API.md, "Odd events never end a stream": data that is not a JSON object
+    with a string ``topic`` and a ``message`` is skipped (the stream logs and
+    counts it); a ``message`` that is not a string (a number, an object,
+    ``null``) is delivered as its compact JSON text.
+    """
     obj: object
     try:
         obj, end = _scan_json(data, 0)
-    except (StopIteration, ValueError):
+    except (StopIteration, ValueError, RecursionError):
         end = -1
     if end != len(data):
-        obj = _loads_or_raise(data)
+        obj = _loads(data)
     # The common shape is built directly: the converter costs several times
     # more per message and gives the same model. Like the converter, it skips
     # the input validators: the server's data is not held to our copy of its
@@ -204,7 +306,24 @@ def _to_message(data: str) -> MqttMessage:
             _SET_MESSAGE(msg, message)
             _SET_EXTRA(msg, _EMPTY)
             return msg
-    return structure(obj, MqttMessage, status_code=200, body=data)
+    return _odd_message(obj, data)
+
+
+def _odd_message(obj: object, data: str) -> MqttMessage | None:
+    """The uncommon shapes: extra keys, a non-string message, or no message at all."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("topic"), str) or "message" not in obj:
+        return None
+    message = obj["message"]
+    if not isinstance(message, str):
+        try:
+            text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+        except (ValueError, RecursionError):  # pragma: no cover - loads accepted it
+            return None
+        obj = {**obj, "message": text}
+    try:
+        return structure(obj, MqttMessage, status_code=200, body=data)
+    except APIResponseValidationError:
+        return None
 
 
 _Setter = Callable[[object, object], None]

@@ -23,6 +23,7 @@ from ._models import MqttMessage
 
 if TYPE_CHECKING:
     from ._sse import MqttStream
+    from ._sse_policy import StreamGap
 
 __all__ = ["MqttStreamGroup"]
 
@@ -62,6 +63,17 @@ class MqttStreamGroup:
     def streams(self) -> list[MqttStream]:
         """The member streams (read their ``reconnects`` and ``last_event_id``)."""
         return list(self._streams)
+
+    @property
+    def gaps(self) -> tuple[tuple[str, StreamGap], ...]:
+        """Every member's outages as ``(topic, gap)`` pairs, by ``started_at``.
+
+        Each stream reconnects on its own, so each has its own outages; the
+        topic says which subscription missed what (see ``MqttStream.gaps``).
+        """
+        pairs = [(stream.topic, gap) for stream in self._streams for gap in stream.gaps]
+        pairs.sort(key=lambda pair: pair[1].started_at)
+        return tuple(pairs)
 
     @property
     def is_closed(self) -> bool:

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import json
 import os
 import time
-from collections.abc import Callable
+import tracemalloc
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.abc
+import httpx
 import pytest
 
-from losant_async._exceptions import AuthenticationError
+from losant_async import _retry as retry_module
+from losant_async._exceptions import APIConnectionError, AuthenticationError, PoolTimeoutError
 from losant_async._sse import MqttStream, MqttStreamGroup
 from losant_async._transport import _RetryPolicy, _Transport
 
 if TYPE_CHECKING:
     from losant_async.testing import LocalLosant
 
-# Keep-alive 0.2 s: the watchdog's silence limit is then its floor, 1 s.
-FAST_KEEP_ALIVE = 0.2
+# Keep-alive 1 s, the least Losant takes (whole seconds): the watchdog's
+# silence limit is then 3 s.
+FAST_KEEP_ALIVE = 1
 
 
 def transport_for(server: LocalLosant) -> _Transport:
@@ -71,12 +80,16 @@ async def test_messages_arrive_in_order(local_server: LocalLosant, app_id: str) 
                         break
     assert got == [(f"devices/d{i % 3}/state", f"m{i}") for i in range(30)]
     assert stream.reconnects == 0
-    assert stream.last_event_id == "59"
+    assert stream.last_event_id is None  # like Losant, the local server sends no ids
+    assert stream.gaps == ()
 
 
 @pytest.mark.anyio
-async def test_drop_mid_stream_resumes_without_loss(local_server: LocalLosant, app_id: str) -> None:
-    """A stream the server drops after 3 events resumes via Last-Event-ID with nothing lost."""
+async def test_drop_mid_stream_resumes_without_loss(
+    local_server: LocalLosant, app_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With replay on (not Losant's way), a dropped stream resumes via Last-Event-ID."""
+    monkeypatch.setattr(local_server, "replay", True)
     local_server.faults.drop_stream(after_events=3, times=1, application_id=app_id)
     async with transport_for(local_server) as transport:
         stream = MqttStream(transport, stream_path(app_id), topic="t/#", backoff_initial=0.01)
@@ -92,14 +105,16 @@ async def test_drop_mid_stream_resumes_without_loss(local_server: LocalLosant, a
     assert got == [str(i) for i in range(10)]
     assert stream.reconnects == 1
     assert stream.last_event_id == "10"
+    assert [gap.replayed for gap in stream.gaps] == [True]
 
 
 @pytest.mark.anyio
 async def test_stall_is_detected_and_reconnected_within_bound(
-    local_server: LocalLosant, app_id: str
+    local_server: LocalLosant, app_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A connection that goes silent is declared dead after 1 s and resumed within 2.5 s."""
+    """A connection that goes silent is declared dead after 3 s and resumed within 6 s."""
     # Connection 1 ends after one event; connection 2 stalls; connection 3 replays.
+    monkeypatch.setattr(local_server, "replay", True)
     local_server.faults.drop_stream(after_events=1, times=1, application_id=app_id)
     async with transport_for(local_server) as transport:
         stream = MqttStream(
@@ -109,8 +124,8 @@ async def test_stall_is_detected_and_reconnected_within_bound(
             keep_alive_interval=FAST_KEEP_ALIVE,
             backoff_initial=0.01,
         )
-        assert stream.silence_timeout == 1.0
-        with anyio.fail_after(10):
+        assert stream.silence_timeout == 3.0
+        with anyio.fail_after(15):
             async with stream:
                 local_server.faults.stall_stream(times=1, application_id=app_id)
                 await publish(transport, app_id, "t", "before")
@@ -119,8 +134,9 @@ async def test_stall_is_detected_and_reconnected_within_bound(
                 await publish(transport, app_id, "t", "after")
                 assert (await stream.__anext__()).message == "after"
                 waited = time.monotonic() - first
-    assert 0.9 <= waited <= 2.5, waited
+    assert 2.9 <= waited <= 6.0, waited
     assert stream.reconnects == 2
+    assert len(stream.gaps) == 2
 
 
 @pytest.mark.anyio
@@ -130,11 +146,11 @@ async def test_keep_alives_keep_a_quiet_stream_open(local_server: LocalLosant, a
         stream = MqttStream(
             transport, stream_path(app_id), topic="t", keep_alive_interval=FAST_KEEP_ALIVE
         )
-        with anyio.fail_after(10):
+        with anyio.fail_after(15):
             async with stream, anyio.create_task_group() as tg:
 
                 async def later() -> None:
-                    await anyio.sleep(1.6)
+                    await anyio.sleep(3.6)  # past the 3 s silence limit
                     await publish(transport, app_id, "t", "late")
 
                 tg.start_soon(later)
@@ -307,3 +323,225 @@ async def test_asyncio_timeout_around_a_stream(local_server: LocalLosant, app_id
             await consume()
         assert stream.is_closed
         await wait_until(lambda: local_server.open_streams == baseline, within=1.0)
+
+
+# --- outages are gaps (issue 10) ----------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_outage_is_one_gap_and_its_messages_are_lost(
+    local_server: LocalLosant, app_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drop then three refused reconnects is one gap, not replayed; what it hid is not claimed."""
+    monkeypatch.setattr(retry_module, "_zero_delay", False)
+    local_server.faults.drop_stream(after_events=1, times=1, application_id=app_id)
+    async with transport_for(local_server) as transport:
+        stream = MqttStream(
+            transport, stream_path(app_id), topic="t", backoff_initial=0.2, backoff_max=2.0
+        )
+        got: list[str] = []
+        with anyio.fail_after(20):
+            async with stream, anyio.create_task_group() as tg:
+                local_server.faults.fail(
+                    "mqttSubscriptionStream", status=503, times=3, application_id=app_id
+                )
+                tg.start_soon(drain, stream, got)
+                await publish(transport, app_id, "t", "before")
+                await wait_until(lambda: got == ["before"], within=5)
+                # The server ended the stream (the client read its end): nobody
+                # is subscribed, and the reconnects are refused.
+                await wait_until(lambda: stream._outage_from is not None, within=5)
+                await anyio.sleep(0.1)
+                lost_at = datetime.now(UTC)
+                await publish(transport, app_id, "t", "lost")
+                # Three refusals take at least 0.1 + 0.2 + 0.4 + 0.8 s of backoff.
+                assert stream.reconnects == 0
+                # Re-opened: the server subscribed before it answered.
+                await wait_until(lambda: stream.reconnects == 1, within=10)
+                await publish(transport, app_id, "t", "after")
+                await wait_until(lambda: len(got) == 2, within=5)
+                tg.cancel_scope.cancel()
+    assert got == ["before", "after"]
+    (gap,) = stream.gaps
+    assert gap.replayed is False
+    assert gap.started_at <= lost_at <= gap.ended_at
+    assert (gap.ended_at - gap.started_at).total_seconds() >= 1.0
+
+
+# --- a scripted SSE server: hostile fields, flapping (issues 10 and 11) ---------------
+
+HOLD = object()  # keep the connection open, sending nothing more
+Part = bytes | object
+Script = Callable[[int], tuple[int, Sequence[Part]]]
+
+
+class ScriptedServer:
+    """A raw HTTP/1.1 server on 127.0.0.1: answers request ``n`` with ``script(n)``.
+
+    Each body part is sent as one chunk (chunked encoding); after the last one
+    the body ends and the connection closes, unless a part is ``HOLD``.
+    """
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.requests: list[bytes] = []
+        self.times: list[float] = []
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def handle(self, client: anyio.abc.SocketStream) -> None:
+        async with client:
+            try:
+                head = b""
+                while b"\r\n\r\n" not in head and len(head) < 65536:
+                    head += await client.receive()
+                index = len(self.requests)
+                self.requests.append(head)
+                self.times.append(time.monotonic())
+                status, parts = self.script(index)
+                kind = "text/event-stream" if status == 200 else "application/json"
+                await client.send(
+                    f"HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\n"
+                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n".encode()
+                )
+                for part in parts:
+                    if part is HOLD:
+                        await anyio.sleep_forever()
+                    assert isinstance(part, bytes)
+                    if part:
+                        await client.send(b"%x\r\n%s\r\n" % (len(part), part))
+                await client.send(b"0\r\n\r\n")
+            except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+                pass  # the client went away
+
+
+@contextlib.asynccontextmanager
+async def scripted_server(script: Script) -> AsyncIterator[ScriptedServer]:
+    server = ScriptedServer(script)
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    server.port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, server.handle)
+        yield server
+        tg.cancel_scope.cancel()
+
+
+def sse_event(data: bytes, event_id: str | None = None) -> bytes:
+    head = f"id: {event_id}\n".encode() if event_id is not None else b""
+    return head + b"event: mqttMessage\ndata: " + data + b"\n\n"
+
+
+def message(text: str, event_id: str | None = None) -> bytes:
+    return sse_event(json.dumps({"topic": "t", "message": text}).encode(), event_id)
+
+
+def scripted_transport(server: ScriptedServer) -> _Transport:
+    return _Transport(token="tok", base_url=server.base_url, timeout=5.0, max_retries=0)
+
+
+PATH = "/applications/0123456789abcdef01234567/mqttSubscriptionStream"
+PIECE = b"x" * 65536
+
+
+@pytest.mark.anyio
+async def test_hostile_fields_leave_the_iteration_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 400-digit retry:, a non-ASCII id, a 5 MB line and odd messages never end the stream."""
+    monkeypatch.setattr(retry_module, "_zero_delay", False)
+    huge = [b"event: mqttMessage\ndata: ", *[PIECE] * 80, b"\n\n"]  # a 5 MB line
+
+    def script(index: int) -> tuple[int, Sequence[Part]]:
+        if index == 0:
+            return 200, [
+                b"retry: " + b"9" * 400 + b"\n\n",
+                message("first", event_id="caf\u00e9"),
+                *huge,
+                sse_event(b'{"topic": "t", "message": {"a": [1, null]}}'),
+                sse_event(b'{"topic": "t", "message": 42}'),
+                sse_event(b"[1, 2]"),
+                sse_event(b'{"topic": "t", "message": "' + b"\\u00e9" * 3 + b'"}'),
+                message("after"),
+            ]
+        return 200, [message("second"), HOLD]
+
+    got: list[str] = []
+    async with scripted_server(script) as server, scripted_transport(server) as transport:
+        stream = MqttStream(
+            transport, PATH, topic="t", backoff_initial=0.05, backoff_max=0.2, max_reconnects=3
+        )
+        tracemalloc.start()
+        try:
+            with anyio.fail_after(20):
+                async with stream:
+                    async for msg in stream:
+                        got.append(msg.message)
+                        if len(got) == 6:
+                            break
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert got == ["first", '{"a":[1,null]}', "42", "\u00e9\u00e9\u00e9", "after", "second"]
+    assert stream.skipped == 2  # the 5 MB event and the array
+    assert stream.last_event_id == "caf\u00e9"
+    assert b"last-event-id" not in server.requests[1].lower()  # not sendable: not sent
+    assert stream.reconnects == 1
+    assert [gap.replayed for gap in stream.gaps] == [False]
+    # The 5 MB line was dropped as it came in, never held whole (cap: 1 MiB).
+    assert peak < 4 * 1024 * 1024, peak
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("body", [b"", b":\n\n", message("one")], ids=["empty", "comment", "one"])
+async def test_flapping_server_meets_backoff_and_max_reconnects(
+    monkeypatch: pytest.MonkeyPatch, body: bytes
+) -> None:
+    """A server that accepts and closes each stream at once meets growing delays, then an end."""
+    monkeypatch.setattr(retry_module, "_zero_delay", False)
+
+    def script(index: int) -> tuple[int, Sequence[Part]]:
+        # Bounded for the old behaviour (reconnect for ever): refuse after 40.
+        return (200, [body]) if index < 40 else (404, [b'{"type": "NotFound"}'])
+
+    async with scripted_server(script) as server, scripted_transport(server) as transport:
+        stream = MqttStream(
+            transport, PATH, topic="t", backoff_initial=0.05, backoff_max=1.0, max_reconnects=4
+        )
+        with anyio.fail_after(20), pytest.raises(APIConnectionError, match="closed the stream"):
+            async with stream:
+                await drain(stream, [])
+    assert len(server.times) == 5  # the first connection and 4 attempts
+    waits = [b - a for a, b in itertools.pairwise(server.times)]
+    # Jittered doubling from 0.05 s: each wait is at least half of 0.05 * 2**n.
+    for n, wait in enumerate(waits):
+        assert wait >= 0.05 * 2**n / 2 * 0.9, waits
+
+
+@pytest.mark.anyio
+async def test_stream_without_a_free_connection_fails_clearly(
+    local_server: LocalLosant, app_id: str
+) -> None:
+    """A stream that cannot get a connection raises PoolTimeoutError at once, never retrying."""
+    transport = _Transport(
+        token=local_server.token,
+        base_url=local_server.base_url,
+        timeout=httpx.Timeout(5.0, pool=0.3),
+        max_retries=0,
+        max_streams=1,
+    )
+    async with transport:
+        path = stream_path(app_id)
+        with anyio.fail_after(10):
+            async with MqttStream(transport, path, topic="a") as first:
+                start = time.monotonic()
+                second = MqttStream(transport, path, topic="b")
+                with pytest.raises(PoolTimeoutError):
+                    await second.__aenter__()
+                waited = time.monotonic() - start
+                assert second.is_closed
+                assert second.reconnects == 0
+                # Requests still have their own connections meanwhile.
+                await publish(transport, app_id, "a", "still here")
+                assert (await first.__anext__()).message == "still here"
+    assert waited < 3.0, waited

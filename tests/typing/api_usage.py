@@ -103,7 +103,7 @@ async def job_actions(app: AsyncApplication) -> None:
 
 
 async def streaming(app: AsyncApplication) -> None:
-    stream = app.mqtt_subscription_stream("devices/+/state", keep_alive_interval=0.5)
+    stream = app.mqtt_subscription_stream("devices/+/state", keep_alive_interval=2)
     assert_type(stream, MqttStream)
     async with stream:
         async for message in stream:

@@ -4,28 +4,42 @@ from __future__ import annotations
 
 import gc
 import json
+import math
+import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 import anyio
+import attrs
 import httpx
 import pytest
 import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from losant_async._constants import SSE_MAX_EVENT_BYTES
 from losant_async._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
+    APITimeoutError,
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
+    PoolTimeoutError,
     RateLimitError,
 )
-from losant_async._sse import MqttStream, MqttStreamGroup, _reconnect_delay
+from losant_async._sse import MqttStream, MqttStreamGroup
 from losant_async._sse_decode import _SSEDecoder, _to_message
+from losant_async._sse_policy import (
+    StreamGap,
+    check_keep_alive_interval,
+    is_retryable,
+    sendable_event_id,
+)
+from losant_async._sse_policy import reconnect_delay as _reconnect_delay
 from losant_async._transport import _Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
@@ -188,10 +202,50 @@ def test_mqtt_message_fast_path_matches_converter() -> None:
 
     data = json.dumps({"topic": "a/b", "message": "hi"})
     assert _to_message(data) == structure(json.loads(data), MqttMessage)
-    with pytest.raises(APIResponseValidationError):
-        _to_message("{not json")
-    with pytest.raises(APIResponseValidationError):
-        _to_message(json.dumps({"topic": 5, "message": "x"}))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "{not json",
+        "",
+        "[1, 2]",
+        '"a string"',
+        "null",
+        json.dumps({"topic": 5, "message": "x"}),
+        json.dumps({"topic": None, "message": "x"}),
+        json.dumps({"message": "no topic"}),
+        json.dumps({"topic": "t"}),
+        "[" * 100_000 + "]" * 100_000,  # nested deeper than the C stack allows
+        '{"topic": "t", "message": ' + "9" * 5000 + "}",  # more digits than int() takes
+    ],
+)
+def test_data_that_is_no_mqtt_message_is_skipped_not_raised(data: str) -> None:
+    """Data that is not a JSON object with a string topic and a message gives None (skip)."""
+    assert _to_message(data) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "text"),
+    [
+        (12.5, "12.5"),
+        (7, "7"),
+        ({"a": [1, {"b": None}]}, '{"a":[1,{"b":null}]}'),
+        ([1, "x"], '[1,"x"]'),
+        (None, "null"),
+        (True, "true"),
+        ("caf\u00e9", "caf\u00e9"),
+        ({"t": "\u00e9"}, '{"t":"\u00e9"}'),
+    ],
+)
+def test_non_string_message_is_delivered_as_compact_json(message: object, text: str) -> None:
+    """A message that is not a string arrives as its compact JSON text; extra keys are kept."""
+    got = _to_message(json.dumps({"topic": "a/b", "message": message}))
+    assert got is not None
+    assert (got.topic, got.message) == ("a/b", text)
+    extra = _to_message(json.dumps({"topic": "a", "message": 1, "qos": 0}))
+    assert extra is not None
+    assert (extra.message, dict(extra.extra)) == ("1", {"qos": 0})
 
 
 def test_constructor_rejects_bad_settings() -> None:
@@ -200,6 +254,7 @@ def test_constructor_rejects_bad_settings() -> None:
     for kwargs in (
         {"topic": ""},
         {"topic": "t", "keep_alive_interval": 0},
+        {"topic": "t", "keep_alive_interval": 0.5},
         {"topic": "t", "max_reconnects": -1},
         {"topic": "t", "backoff_initial": 5.0, "backoff_max": 1.0},
     ):
@@ -287,19 +342,19 @@ async def collect(stream: MqttStream, n: int) -> list[str]:
 async def test_request_wire_format(
     transport: _Transport, route: Callable[[Script], respx.Route]
 ) -> None:
-    """The stream is a GET with the default query, topic, keepAliveInterval and SSE Accept."""
+    """The stream request is Losant's JavaScript client's: JSON Accept, no query flags."""
     r = route([sse(mqtt_event("a/b", "m"), status=200, stall=True)])
-    async with MqttStream(transport, PATH, topic="a/b", keep_alive_interval=0.5) as stream:
+    async with MqttStream(transport, PATH, topic="a/b", keep_alive_interval=5.0) as stream:
         assert (await collect(stream, 1)) == ["m"]
     request = r.calls.last.request
     assert request.method == "GET"
     assert request.url.path == PATH
-    assert request.url.query == (
-        b"_actions=false&_links=true&_embedded=true&topic=a%2Fb&keepAliveInterval=0.5"
-    )
-    assert request.headers["accept"] == "text/event-stream"
+    assert request.url.query == b"topic=a%2Fb&keepAliveInterval=5"
+    assert request.headers["accept"] == "application/json"
+    assert request.headers["accept-version"] == "^1.30.0"
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert "last-event-id" not in request.headers
+    assert stream.silence_timeout == 15.0
 
 
 @pytest.mark.anyio
@@ -456,15 +511,27 @@ async def test_non_sse_response_is_a_validation_error(
 
 
 @pytest.mark.anyio
-async def test_bad_event_data_raises_then_stream_goes_on(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+async def test_odd_events_are_skipped_logged_and_counted(
+    transport: _Transport,
+    route: Callable[[Script], respx.Route],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """An mqttMessage whose data is not JSON raises once; the next message still arrives."""
-    route([sse(b"event: mqttMessage\ndata: {oops\n\n" + mqtt_event("a", "ok"), stall=True)])
-    async with make_stream(transport) as stream:
-        with pytest.raises(APIResponseValidationError):
-            await stream.__anext__()
-        assert (await stream.__anext__()).message == "ok"
+    """Bad mqttMessage data is skipped with a WARNING and counted; the stream goes on."""
+    odd = (
+        b"event: mqttMessage\ndata: {oops\n\n"
+        b'event: mqttMessage\ndata: {"topic": 1, "message": "x"}\n\n'
+        b'event: mqttMessage\ndata: {"topic": "a", "message": {"n": 1}}\n\n'
+        b'event: mqttMessage\ndata: {"topic": "a", "message": "' + TOKEN.encode() + b'", "x": \n\n'
+    )
+    route([sse(odd + mqtt_event("a", "ok"), stall=True)])
+    with caplog.at_level("WARNING", logger="losant_async"):
+        async with make_stream(transport) as stream:
+            assert (await collect(stream, 2)) == ['{"n":1}', "ok"]
+    assert stream.skipped == 3
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 3
+    assert all("skipped" in r.getMessage().lower() for r in warnings)
+    assert TOKEN not in caplog.text
 
 
 @pytest.mark.anyio
@@ -659,3 +726,316 @@ async def test_data_less_event_id_counts_for_resume(
     async with make_stream(transport) as stream:
         assert (await collect(stream, 2)) == ["1", "2"]
     assert r.calls[1].request.headers["last-event-id"] == "6"
+
+
+# --- hostile fields (issue 10) ------------------------------------------------
+
+CAP = SSE_MAX_EVENT_BYTES
+
+
+def test_oversized_line_in_one_chunk_skips_its_event_only() -> None:
+    """A data line over 1 MiB in one chunk skips its event; the events around it arrive."""
+    decoder = _SSEDecoder()
+    big = b"event: mqttMessage\ndata: " + b"x" * (CAP + 1) + b"\n\n"
+    events = decoder.feed(mqtt_event("a", "1") + big + mqtt_event("a", "2"))
+    assert [json.loads(e[1])["message"] for e in events] == ["1", "2"]
+    assert decoder.oversized == 1
+    assert not decoder.has_partial
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"])
+def test_oversized_line_streamed_in_keeps_memory_bounded(eol: bytes) -> None:
+    """A 5 MB line fed in 64 KiB pieces is dropped as it comes: the buffer never passes 1 MiB."""
+    decoder = _SSEDecoder()
+    piece = b"y" * 65536
+    assert decoder.feed(b"event: mqttMessage" + eol + b"data: ") == []
+    for _ in range(80):
+        assert decoder.feed(piece) == []
+        assert len(decoder._buffer) <= CAP
+    # The end of the huge line, split between its CR and LF, then a good event.
+    events = decoder.feed(b"tail" + eol[:1])
+    events += decoder.feed(eol[1:] + eol + mqtt_event("a", "after").replace(b"\n", eol))
+    assert [json.loads(e[1])["message"] for e in events] == ["after"]
+    assert decoder.oversized == 1
+
+
+def test_oversized_tail_of_a_chunk_is_dropped() -> None:
+    """A chunk that ends in an unfinished line already over the cap drops that line."""
+    decoder = _SSEDecoder()
+    chunk = mqtt_event("a", "1") + b"event: mqttMessage\ndata: " + b"z" * (CAP + 10)
+    assert [json.loads(e[1])["message"] for e in decoder.feed(chunk)] == ["1"]
+    assert decoder._buffer == b""
+    assert decoder.feed(b"zzz\n\n" + mqtt_event("a", "2"))[0][2] == ""
+    assert decoder.oversized == 1
+
+
+def test_event_over_the_cap_in_many_lines_is_skipped() -> None:
+    """An event whose data lines add up to more than 1 MiB is skipped without keeping them."""
+    decoder = _SSEDecoder()
+    line = b"data: " + b"d" * 1000 + b"\n"
+    events = decoder.feed(b"event: mqttMessage\n" + line * 1100 + b"\n" + mqtt_event("a", "ok"))
+    assert [json.loads(e[1])["message"] for e in events] == ["ok"]
+    assert decoder.oversized == 1
+    assert decoder._data == []
+
+
+def test_retry_of_400_digits_is_ignored() -> None:
+    """A retry: of 400 digits is ignored (no OverflowError later); 9 digits still count."""
+    decoder = _SSEDecoder()
+    assert feed_all([b"retry: " + b"9" * 400 + b"\n\n"], decoder) == []
+    assert decoder.retry is None
+    feed_all([b"retry: 999999999\n\n"], decoder)
+    assert decoder.retry == 999_999_999
+
+
+@pytest.mark.parametrize(
+    ("event_id", "sent"),
+    [
+        ("42", "42"),
+        ("a b", "a b"),
+        ("caf\u00e9", None),
+        ("\u20ac1", None),
+        ("a\x01b", None),
+        ("a\tb", None),
+        (" lead", None),
+        ("x" * 1025, None),
+        ("x" * 1024, "x" * 1024),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_only_header_safe_ids_are_sent_back(event_id: str | None, sent: str | None) -> None:
+    """An event id goes back as Last-Event-ID only when it is a valid, short header value."""
+    assert sendable_event_id(event_id) == sent
+
+
+@pytest.mark.parametrize("value", [1, 2, 2.0, 60, 86_400])
+def test_keep_alive_interval_whole_seconds_accepted(value: float) -> None:
+    """keep_alive_interval is a whole number of seconds, at least 1, sent as an integer."""
+    assert check_keep_alive_interval(value) == int(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0.5, 1.5, 0, -1, 0.0, math.nan, math.inf, -math.inf, True, False, "2", None, 86_401, 10**5000],
+    ids=lambda value: type(value).__name__ + str(hash(value) % 1000),
+)
+def test_keep_alive_interval_anything_else_is_value_error(value: object) -> None:
+    """Every other keep_alive_interval is a ValueError with one message, from both checks."""
+    with pytest.raises(ValueError, match="whole number of seconds") as direct:
+        check_keep_alive_interval(value)
+    transport = _Transport(token=TOKEN, base_url=BASE_URL, max_retries=0)
+    with pytest.raises(ValueError, match="whole number of seconds") as stream:
+        MqttStream(transport, PATH, topic="t", keep_alive_interval=value)  # type: ignore[arg-type]
+    assert str(stream.value) == str(direct.value)
+
+
+def test_server_retry_is_floored_only_up_to_backoff_max() -> None:
+    """A server's retry: floors the delay, but never beyond backoff_max."""
+    assert _reconnect_delay(1, initial=0.5, maximum=30.0, server_retry=1e300) == 30.0
+    assert _reconnect_delay(1, initial=0.5, maximum=30.0, server_retry=2.0) == 2.0
+
+
+def test_pool_timeout_is_not_retryable() -> None:
+    """A stream that cannot get a connection from the pool fails instead of retrying."""
+    assert not is_retryable(PoolTimeoutError("no connection available"))
+    assert is_retryable(APITimeoutError("read timed out"))
+    assert is_retryable(APIConnectionError("reset"))
+
+
+@pytest.mark.anyio
+async def test_pool_timeout_on_connect_fails_the_stream_at_once(
+    transport: _Transport, route: Callable[[Script], respx.Route]
+) -> None:
+    """httpx.PoolTimeout on connect raises from __aenter__ after one attempt (issue 11, 2)."""
+    r = route([httpx.PoolTimeout("pool full"), sse(mqtt_event("a", "1"), stall=True)])
+    with pytest.raises(PoolTimeoutError):
+        async with make_stream(transport):
+            pass  # pragma: no cover
+    assert r.call_count == 1
+
+
+@pytest.mark.anyio
+async def test_oversized_event_and_unsendable_id_over_a_stream(
+    transport: _Transport, route: Callable[[Script], respx.Route]
+) -> None:
+    """An oversized event is skipped and counted; a non-ASCII id is kept but never sent back."""
+    big = b"event: mqttMessage\ndata: " + b"x" * (5 * CAP) + b"\n\n"
+    first = sse(
+        mqtt_event("a", "1", "caf\u00e9") + big,
+        b"retry: " + b"7" * 400 + b"\n" + mqtt_event("a", "2"),
+    )
+    r = route([first, sse(mqtt_event("a", "3"), stall=True)])
+    async with make_stream(transport) as stream:
+        assert (await collect(stream, 3)) == ["1", "2", "3"]
+        assert stream.skipped == 1
+        assert stream.last_event_id == "caf\u00e9"
+        assert [g.replayed for g in stream.gaps] == [False]
+    assert "last-event-id" not in r.calls[1].request.headers
+
+
+@pytest.mark.anyio
+async def test_one_outage_is_one_gap_however_many_attempts(
+    transport: _Transport, route: Callable[[Script], respx.Route]
+) -> None:
+    """A drop followed by failed attempts and a re-open records one gap, not replayed."""
+    r = route(
+        [
+            sse(mqtt_event("a", "1")),
+            httpx.Response(503),
+            httpx.ConnectError("refused"),
+            httpx.Response(502),
+            sse(mqtt_event("a", "2"), stall=True),
+        ]
+    )
+    before = datetime.now(UTC)
+    async with make_stream(transport) as stream:
+        assert stream.gaps == ()
+        assert (await collect(stream, 2)) == ["1", "2"]
+    after = datetime.now(UTC)
+    (gap,) = stream.gaps
+    assert isinstance(gap, StreamGap)
+    assert before <= gap.started_at <= gap.ended_at <= after
+    assert gap.started_at.tzinfo is not None
+    assert gap.replayed is False
+    assert r.call_count == 5
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        gap.replayed = True  # type: ignore[misc]
+
+
+@pytest.mark.anyio
+async def test_gap_is_replayed_only_when_ids_were_sent_back(
+    transport: _Transport, route: Callable[[Script], respx.Route]
+) -> None:
+    """A re-open that sent Last-Event-ID records a replayed gap; one without ids does not."""
+    r = route(
+        [
+            sse(mqtt_event("a", "1", "e1")),
+            sse(mqtt_event("a", "2")),
+            sse(mqtt_event("a", "3"), stall=True),
+        ]
+    )
+    async with make_stream(transport) as stream:
+        assert (await collect(stream, 3)) == ["1", "2", "3"]
+    # The id is kept across connections (the SSE rules), so both re-opens send it.
+    assert [c.request.headers.get("last-event-id") for c in r.calls] == [None, "e1", "e1"]
+    assert [g.replayed for g in stream.gaps] == [True, True]
+
+
+@pytest.mark.anyio
+async def test_outage_that_ends_the_stream_is_a_gap(
+    transport: _Transport, route: Callable[[Script], respx.Route]
+) -> None:
+    """A drop whose reconnect is refused for good still records its gap; closing does not."""
+    route([sse(mqtt_event("a", "1")), httpx.Response(403, json={"type": "Forbidden"})])
+    async with make_stream(transport) as stream:
+        with pytest.raises(PermissionDeniedError):
+            await drain(stream, [])
+    assert len(stream.gaps) == 1
+    route([sse(mqtt_event("a", "1"), stall=True)])
+    async with make_stream(transport) as quiet:
+        assert (await collect(quiet, 1)) == ["1"]
+    assert quiet.gaps == ()
+
+
+def flapping(body: bytes, calls: list[float], *, limit: int = 40) -> Callable[..., httpx.Response]:
+    """A server that accepts each stream and closes it at once; 404 after ``limit`` calls."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        if len(calls) > limit:
+            return httpx.Response(404, json={"type": "NotFound"})
+        return sse(body)
+
+    return answer
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "body", [b"", b":\n\n", b": hello\n\n", mqtt_event("a", "one")], ids=lambda b: repr(b[:8])
+)
+async def test_flapping_server_meets_max_reconnects(
+    transport: _Transport, respx_mock: respx.MockRouter, body: bytes
+) -> None:
+    """A server that accepts and closes at once (after a comment or message) uses up attempts."""
+    calls: list[float] = []
+    respx_mock.get(PATH).mock(side_effect=flapping(body, calls))
+    async with make_stream(transport, max_reconnects=3) as stream:
+        with anyio.fail_after(10), pytest.raises(APIConnectionError, match="closed the stream"):
+            await drain(stream, [])
+    assert len(calls) == 4  # the first connection and 3 attempts
+    assert stream.reconnects == 3
+
+
+@pytest.mark.anyio
+async def test_flapping_server_meets_a_growing_delay(
+    transport: _Transport, respx_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against a flapping server the reconnect delay doubles up to backoff_max, never resets."""
+    from losant_async import _retry as retry_module
+
+    monkeypatch.setattr(retry_module, "_zero_delay", False)
+    slept: list[float] = []
+    real_sleep = anyio.sleep
+
+    async def record(seconds: float) -> None:
+        slept.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr("losant_async._sse.anyio.sleep", record)
+    calls: list[float] = []
+    respx_mock.get(PATH).mock(side_effect=flapping(mqtt_event("a", "m"), calls))
+    stream = make_stream(transport, max_reconnects=6, backoff_initial=1.0, backoff_max=8.0)
+    async with stream:
+        with anyio.fail_after(10), pytest.raises(APIConnectionError):
+            await drain(stream, [])
+    bases = [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert len(slept) == len(bases)
+    for delay, base in zip(slept, bases, strict=True):
+        assert base / 2 <= delay <= base
+
+
+@pytest.mark.anyio
+async def test_connection_alive_past_the_silence_window_resets_the_count(
+    transport: _Transport, route: Callable[[Script], respx.Route], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection still receiving one silence timeout after it opened counts as healthy."""
+    clock = [1000.0]
+    monkeypatch.setattr("losant_async._sse.monotonic", lambda: clock[0])
+
+    class Ticking(Body):
+        async def __anext__(self) -> bytes:
+            clock[0] += 4.0  # each read lands 4 s later: past the 3 s silence timeout
+            return await super().__anext__()
+
+    healthy = httpx.Response(200, headers=SSE_HEADERS, stream=Ticking([b":\n\n", b":\n\n"]))
+    r = route([sse(b""), sse(b""), healthy, sse(b""), sse(b"")])
+    async with make_stream(transport, max_reconnects=2, keep_alive_interval=1) as stream:
+        with anyio.fail_after(10), pytest.raises(APIConnectionError):
+            await drain(stream, [])
+    # 2 flaps use up 2 attempts; the healthy one resets the count; 2 more flaps.
+    assert r.call_count == 5
+
+
+@pytest.mark.anyio
+async def test_group_reports_its_members_gaps_by_topic(
+    transport: _Transport, respx_mock: respx.MockRouter
+) -> None:
+    """group.gaps pairs each member's outages with its topic, oldest first."""
+    respx_mock.get(PATH, params={"topic": "x"}).mock(
+        side_effect=[sse(mqtt_event("x", "x1"), stall=True)]
+    )
+    respx_mock.get(PATH, params={"topic": "y"}).mock(
+        side_effect=[sse(mqtt_event("y", "y1")), sse(mqtt_event("y", "y2"), stall=True)]
+    )
+    streams = [MqttStream(transport, PATH, topic=t, backoff_initial=0.0) for t in ("x", "y")]
+    got: list[str] = []
+    async with MqttStreamGroup(streams) as group:
+        with anyio.fail_after(5):
+            async for msg in group:
+                got.append(msg.message)
+                if len(got) == 3:
+                    break
+        assert [(topic, gap.replayed) for topic, gap in group.gaps] == [("y", False)]
+        assert group.gaps[0][1] is streams[1].gaps[0]
+    assert sorted(got) == ["x1", "y1", "y2"]

@@ -1,43 +1,61 @@
 """Matching job log and import log entries to an enqueued job.
 
 This module owns the log-entry side of job tracking: which actions' jobs land
-in the job logs and which in the import logs, ``_Entry`` (a log entry of
-either kind reduced to what matching and outcomes need), building it from
-``ApplicationJobLog`` / ``ApplicationImportExecution``, and the matching rules
-themselves in ``_match`` (written up in the README, "How jobs are matched").
-It reads no logs and holds no state; ``_jobs.JobHandle`` fetches the entries,
-calls ``_match`` and turns the entry it follows into progress and outcomes.
+in the job logs (and under which Losant job name) and which in the import
+logs, ``JobError``, ``_Entry`` (a log entry of either kind reduced to what
+matching and outcomes need), building it from ``ApplicationJobLog`` /
+``ApplicationImportExecution``, the server-side filter of the job logs, and
+the matching rules themselves in ``_match`` (written up in the README, "How
+jobs are matched"). It reads no logs and holds no state; ``_jobs.JobHandle``
+fetches the entries, calls ``_match`` and turns the entry it follows into
+progress and outcomes.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Literal
 
 import attrs
 
 from ._convert import _as_utc, unstructure
 from ._models import ApplicationImportExecution, ApplicationJobLog
 
-# Actions whose jobs land in the job logs; their log entry's `name` is the
-# action name (spec/api/application.json, applicationJobLogs).
-_JOB_LOG_ACTIONS: Final = frozenset(
+__all__ = ["JobError"]
+
+# THE table of job names: a job log entry's `name` is Losant's name of the
+# job, not the action (API.md "Job kinds"). Losant's own examples show
+# "ApplicationExport" (spec/losant-api/apiExamples.json,
+# advancedApplicationJobLogQuery) and "ArchiveData" (applicationJobLog).
+# None: Losant does not publish the name. A name learned later is a one-line
+# change here; every rule below and the server filter follow from this table.
+JOB_NAMES: Final[Mapping[str, str | None]] = MappingProxyType(
     {
-        "export",
-        "archiveData",
-        "backfillArchiveData",
-        "fullDataTablesArchive",
-        "fullEventsArchive",
-        "clone",
+        "export": "ApplicationExport",
+        "archiveData": "ArchiveData",
+        "clone": None,
+        "backfillArchiveData": None,
+        "fullDataTablesArchive": None,
+        "fullEventsArchive": None,
     }
+)
+# Actions whose jobs land in the job logs.
+_JOB_LOG_ACTIONS: Final = frozenset(JOB_NAMES)
+# Known job name -> the action it belongs to.
+_KNOWN_NAMES: Final = MappingProxyType(
+    {name: action for action, name in JOB_NAMES.items() if name is not None}
 )
 # Actions whose jobs land in the import logs (spec: importLogs).
 _IMPORT_LOG_ACTIONS: Final = frozenset({"import", "applyTemplate"})
-_IMPORT_KIND: Final = "\x00import"  # cannot collide with a job log name
+# `requestedByType` of jobs Losant starts itself (e.g. nightly archiving,
+# schemas/applicationJobLog.json enum): never the job of an API request.
+_SYSTEM: Final = "system"
 
 _QUEUED: Final = "queued"
+_MS: Final = timedelta(milliseconds=1)
 
 # The import log fields that describe a finished import (the rest are its
 # inputs, or already in JobOutcome: status, times, error).
@@ -57,12 +75,37 @@ def _frozen_mapping(value: Mapping[str, object] | None) -> Mapping[str, object]:
 
 
 @attrs.frozen
+class JobError:
+    """The error a failed job's log entry carries (its ``error`` object).
+
+    Attributes:
+        name: The error's name as the server gives it, or ``None``.
+        message: The error's message, or ``None``.
+    """
+
+    name: str | None = None
+    message: str | None = None
+
+    def __str__(self) -> str:
+        if self.name and self.message:
+            return f"{self.name}: {self.message}"
+        return self.message or self.name or ""
+
+
+@attrs.frozen
 class _Entry:
-    """A job log or import log entry, reduced to what matching and outcomes need."""
+    """A job log or import log entry, reduced to what matching and outcomes need.
+
+    ``queued_at`` is the time the window rule reads: ``runQueuedAt``, or for
+    an import log entry without it, ``runStartedAt`` (Losant's own example
+    import log has no ``runQueuedAt``, spec/losant-api/apiExamples.json).
+    """
 
     log_id: str
     ids: frozenset[str]
-    kind: str
+    source: Literal["job", "import"]
+    name: str | None
+    requested_by_type: str | None
     application_ids: frozenset[str]
     queued_at: datetime | None
     started_at: datetime | None
@@ -71,7 +114,7 @@ class _Entry:
     completed: float | None
     total: float | None
     output: Mapping[str, object]
-    error: str | None
+    error: JobError | None
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -94,14 +137,14 @@ def _job_log_entry(log: ApplicationJobLog) -> _Entry | None:
     if log.owner_type == "application":
         apps.add(log.owner_id)
     progress = log.progress
-    error = None
-    if log.error is not None:
-        error = log.error.message or log.error.name
+    error = None if log.error is None else JobError(log.error.name, log.error.message)
     status = log.status or (progress.status if progress is not None else None) or _QUEUED
     return _Entry(
         log_id=log_id,
         ids=_ids(log.id, log.job_id, log.job_execution_id),
-        kind=(log.name or "").casefold(),
+        source="job",
+        name=log.name,
+        requested_by_type=log.requested_by_type,
         application_ids=_ids(*apps),
         queued_at=_utc(log.run_queued_at),
         started_at=_utc(log.run_started_at),
@@ -119,15 +162,15 @@ def _import_log_entry(log: ApplicationImportExecution) -> _Entry | None:
     if not log_id:
         return None
     wire = unstructure(log)
-    error = None
-    if log.error is not None:
-        error = log.error.message or log.error.name
+    error = None if log.error is None else JobError(log.error.name, log.error.message)
     return _Entry(
         log_id=log_id,
         ids=_ids(log.id, log.job_id, log.import_execution_id),
-        kind=_IMPORT_KIND,
+        source="import",
+        name=None,
+        requested_by_type=None,
         application_ids=_ids(log.application_id),
-        queued_at=_utc(log.run_queued_at),
+        queued_at=_utc(log.run_queued_at or log.run_started_at),
         started_at=_utc(log.run_started_at),
         completed_at=_utc(log.run_completed_at),
         status=log.status or _QUEUED,
@@ -138,8 +181,39 @@ def _import_log_entry(log: ApplicationImportExecution) -> _Entry | None:
     )
 
 
-def _kind_of(action: str) -> str:
-    return _IMPORT_KIND if action in _IMPORT_LOG_ACTIONS else action.casefold()
+def _is_kind(entry: _Entry, action: str) -> bool:
+    """Whether ``entry`` is of the kind of job ``action`` enqueues (API.md "Job kinds")."""
+    if action in _IMPORT_LOG_ACTIONS:
+        return entry.source == "import"
+    if entry.source != "job" or entry.requested_by_type == _SYSTEM:
+        return False
+    known = JOB_NAMES[action]
+    if known is not None:
+        return entry.name == known
+    # Name unpublished: anything but another action's known name.
+    return _KNOWN_NAMES.get(entry.name or "", action) == action
+
+
+def _iso(value: datetime) -> str:
+    # The form Losant writes its times in ("2025-06-10T04:00:00.000Z").
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _job_log_query(action: str, since: datetime, until: datetime) -> str:
+    """The ``query`` parameter of ``GET jobLogs``: the window, and the job name where known.
+
+    An advanced query (spec/losant-api/schemas/advancedApplicationJobLogQuery.json),
+    sent as compact JSON text, as Losant's JavaScript client sends it
+    (``JSON.stringify``). The bounds are widened to whole milliseconds, so the
+    server never drops an entry the local rules would accept.
+    """
+    floor = since.replace(microsecond=since.microsecond - since.microsecond % 1000)
+    ceil = until + (_MS - timedelta(microseconds=until.microsecond % 1000)) % _MS
+    query: dict[str, object] = {"runQueuedAt": {"$gte": _iso(floor), "$lte": _iso(ceil)}}
+    name = JOB_NAMES.get(action)
+    if name is not None:
+        query["name"] = name
+    return json.dumps(query, separators=(",", ":"))
 
 
 def _match(
@@ -147,15 +221,16 @@ def _match(
     *,
     job_id: str,
     application_id: str,
-    kind: str,
+    action: str,
     since: datetime,
     until: datetime,
 ) -> tuple[list[_Entry], bool]:
     """The entries that could be the job, and whether they matched by id.
 
     An entry carrying the enqueued id is certain and wins. Otherwise every
-    entry of the same application and kind queued inside ``[since, until]``
-    is a candidate; the caller raises on more than one, never guesses.
+    entry of the same application and kind (``_is_kind``) queued inside
+    ``[since, until]`` is a candidate; the caller raises on more than one,
+    never guesses.
     """
     exact = [e for e in entries if job_id in e.ids]
     if exact:
@@ -163,7 +238,7 @@ def _match(
     candidates = [
         e
         for e in entries
-        if e.kind == kind
+        if _is_kind(e, action)
         and (not e.application_ids or application_id in e.application_ids)
         and e.queued_at is not None
         and since <= e.queued_at <= until

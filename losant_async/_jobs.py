@@ -6,6 +6,8 @@ for ``import`` and ``applyTemplate``, of its import logs (``GET
 /applications/{id}/importLogs``). This module finds that entry, pins it and
 polls it until it is terminal. How the entry is found is written in the
 README ("How jobs are matched"); the rules live in ``_job_matching._match``.
+The time window is anchored on the server's clock (the ``Date`` header of
+the 202 answer) when there is one, else on the client's.
 
 Everything runs in the awaiting task: no background task, no thread. Waiting
 is ``anyio.sleep``, so cancelling a wait leaves nothing behind.
@@ -14,6 +16,7 @@ is ``anyio.sleep``, so cancelling a wait leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -22,6 +25,9 @@ import anyio
 import attrs
 
 from ._constants import (
+    JOB_DATE_AFTER,
+    JOB_DATE_BEFORE,
+    JOB_DATE_MARGIN,
     JOB_LOG_MAX_PAGES,
     JOB_LOG_PAGE_SIZE,
     JOB_MATCH_SKEW,
@@ -35,11 +41,12 @@ from ._job_matching import (
     _IMPORT_LOG_ACTIONS,
     _JOB_LOG_ACTIONS,
     _QUEUED,
+    JobError,
     _Entry,
     _frozen_mapping,
     _import_log_entry,
     _job_log_entry,
-    _kind_of,
+    _job_log_query,
     _match,
     _utc,
 )
@@ -50,11 +57,30 @@ from ._transport import _RetryPolicy
 if TYPE_CHECKING:
     from ._transport import _Transport
 
-__all__ = ["JobHandle", "JobOutcome", "JobProgress"]
+__all__ = ["JobError", "JobHandle", "JobOutcome", "JobProgress"]
 
 _TERMINAL_STATUSES: Final = frozenset({"completed", "errored", "failed"})
 _FAILED_STATUSES: Final = frozenset({"errored", "failed"})
 _SKEW: Final = timedelta(seconds=JOB_MATCH_SKEW)
+_DATE_BEFORE: Final = timedelta(seconds=JOB_DATE_BEFORE)
+_DATE_AFTER: Final = timedelta(seconds=JOB_DATE_AFTER)
+_DATE_MARGIN: Final = timedelta(seconds=JOB_DATE_MARGIN)
+
+
+def server_date(headers: Mapping[str, str]) -> datetime | None:
+    """The ``Date`` header of a response as an aware UTC datetime, or ``None``.
+
+    ``None`` when the header is missing or is not an HTTP-date with a zone
+    (RFC 9110 5.6.7): the job window then falls back to the client's clock.
+    """
+    value = headers.get("date")
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.astimezone(UTC) if when.tzinfo is not None else None
 
 
 @attrs.frozen
@@ -95,7 +121,8 @@ class JobOutcome:
             import the import log's result fields (``importExecutionId``,
             ``importedFileUrl``, ``dryRunResults``, ``validationErrors``, ...),
             in the API's camelCase names. Read-only; empty when there is none.
-        error: The log entry's error message, if any.
+        error: The log entry's ``error`` object (``name``, ``message``), or
+            ``None``.
         log_id: The id of the log entry that was followed.
     """
 
@@ -105,7 +132,7 @@ class JobOutcome:
     output: Mapping[str, object] = attrs.field(
         factory=dict, converter=_frozen_mapping, repr=lambda m: repr(dict(m))
     )
-    error: str | None = None
+    error: JobError | None = None
     log_id: str | None = None
 
 
@@ -167,6 +194,11 @@ class JobHandle:
         accepted_at: When the 202 answer was received; defaults to now. Give
             it when re-creating a handle later, or the window stays open up
             to the moment of re-creation.
+        server_time: The ``Date`` header of the 202 answer (``server_date``),
+            if any. The time window is then anchored on the server's clock,
+            so a client clock that is off does not matter; without it the
+            window is ``enqueued_at`` to ``accepted_at`` on the client's clock,
+            widened by ``JOB_MATCH_SKEW`` on both sides.
 
     Raises:
         ValueError: ``action`` is not an action that enqueues jobs.
@@ -177,6 +209,7 @@ class JobHandle:
     application_id: str
     enqueued_at: datetime
     accepted_at: datetime
+    server_time: datetime | None
 
     def __init__(
         self,
@@ -190,6 +223,7 @@ class JobHandle:
         poll_interval: float | None = None,
         clock: Callable[[], float] | None = None,
         accepted_at: datetime | None = None,
+        server_time: datetime | None = None,
     ) -> None:
         if action not in _JOB_LOG_ACTIONS and action not in _IMPORT_LOG_ACTIONS:
             known = ", ".join(sorted(_JOB_LOG_ACTIONS | _IMPORT_LOG_ACTIONS))
@@ -200,6 +234,7 @@ class JobHandle:
         self.job_id = job_id
         self.enqueued_at = _as_utc(enqueued_at)
         self.accepted_at = _as_utc(accepted_at) if accepted_at else datetime.now(UTC)
+        self.server_time = _as_utc(server_time) if server_time else None
         self._poll_interval = poll_interval
         self._clock: Callable[[], float] = clock or anyio.current_time
         self._log_id = log_id
@@ -347,11 +382,19 @@ class JobHandle:
     # -- one poll -------------------------------------------------------
 
     def _window(self) -> tuple[datetime, datetime]:
-        return self.enqueued_at - _SKEW, self.accepted_at + _SKEW
+        """Where ``runQueuedAt`` may lie, on the server's clock when the 202 had a Date."""
+        if self.server_time is None:
+            return self.enqueued_at - _SKEW, self.accepted_at + _SKEW
+        # Stamped on arrival, before Date was written: at most the round trip
+        # before it (measured on our clock, whose offset cancels out).
+        round_trip = max(self.accepted_at - self.enqueued_at, timedelta(0))
+        before = max(round_trip, _DATE_BEFORE) + _DATE_MARGIN
+        return self.server_time - before, self.server_time + _DATE_AFTER + _DATE_MARGIN
 
     def _window_may_grow(self) -> bool:
-        # Until a server clock up to JOB_MATCH_SKEW behind ours could still
-        # stamp a new entry inside the window, a window match is re-checked.
+        # A rival stamped inside the window may still show up in the list for
+        # a while: a window match is re-checked for 2 x JOB_MATCH_SKEW after
+        # the 202 (elapsed on our clock, so no clock offset plays a part).
         return datetime.now(UTC) <= self.accepted_at + 2 * _SKEW
 
     async def _poll(self) -> _Entry | None:
@@ -365,7 +408,7 @@ class JobHandle:
             entries,
             job_id=self.job_id,
             application_id=self.application_id,
-            kind=_kind_of(self.action),
+            action=self.action,
             since=since,
             until=until,
         )
@@ -432,7 +475,11 @@ class JobHandle:
         return [e for e in map(_import_log_entry, logs) if e is not None]
 
     async def _fetch_job_logs(self) -> list[_Entry]:
-        since, _ = self._window()
+        # The server is asked for the window (and the job name where known),
+        # newest first; _match still checks every entry it sends (a server
+        # may ignore the filter).
+        since, until = self._window()
+        query = _job_log_query(self.action, since, until)
         entries: list[_Entry] = []
         for page in range(JOB_LOG_MAX_PAGES):
             params = [
@@ -442,6 +489,7 @@ class JobHandle:
             ]
             if page:
                 params.append(("page", str(page)))
+            params.append(("query", query))
             response = await self._transport.request(
                 "GET",
                 f"/applications/{self.application_id}/jobLogs",

@@ -1,8 +1,10 @@
-"""Jobs against the local Losant: each enqueuing action followed to its end (issue 5).
+"""Jobs against the local Losant: each enqueuing action followed to its end (issues 5, 10).
 
-The façade is not used here: each job is enqueued by sending the action's
-request through `_Transport` and the handle is built as `_application` does,
-with `enqueued_at` taken before the request is sent.
+Most tests enqueue by sending the action's request through `_Transport` and
+build the handle as `_application` does (`enqueued_at` taken before the
+request is sent, `server_time` from the 202's `Date`); the last ones go
+through the façade. The local Losant names job log entries as Losant does
+(`ApplicationExport`, `ArchiveData`, and its own guesses for the others).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import anyio
 import httpx
 import pytest
 
+from losant_async import AsyncApplication
 from losant_async._exceptions import JobAmbiguousError, JobFailedError
-from losant_async._jobs import JobHandle, JobProgress
+from losant_async._jobs import JobHandle, JobProgress, server_date
 from losant_async._transport import _RetryPolicy, _Transport
 from losant_async.testing import LocalLosant
 
@@ -56,7 +59,7 @@ class Requests:
 
 @pytest.fixture
 def server(local_server: LocalLosant) -> Iterator[LocalLosant]:
-    """The session's local Losant with short jobs and no armed faults."""
+    """The session's local Losant with short jobs, no armed faults and its clock right."""
     before = local_server.job_duration
     local_server.job_duration = JOB_SECONDS
     try:
@@ -64,6 +67,7 @@ def server(local_server: LocalLosant) -> Iterator[LocalLosant]:
     finally:
         local_server.job_duration = before
         local_server.faults.clear()
+        local_server.clock_offset = 0
 
 
 @pytest.fixture
@@ -133,6 +137,7 @@ async def enqueue(
         action=action,
         job_id=body["jobId"],
         enqueued_at=enqueued_at,
+        server_time=server_date(response.headers),
         **handle_kw,  # type: ignore[arg-type]
     )
 
@@ -167,7 +172,8 @@ async def test_each_action_is_followed_to_errored(
         await handle.wait()
     outcome = info.value.outcome
     assert outcome.status == "errored"
-    assert outcome.error == "disk on fire"
+    assert outcome.error is not None
+    assert outcome.error.message == "disk on fire"
     assert outcome.log_id == handle.log_id
     assert "disk on fire" in str(info.value)
 
@@ -277,14 +283,32 @@ async def test_two_concurrent_imports_are_told_apart_by_job_id(
     assert all(o.status == "completed" for o in outcomes)
 
 
-async def test_different_kinds_at_the_same_time_are_not_ambiguous(
+async def test_known_names_and_one_unpublished_at_the_same_time_are_not_ambiguous(
     transport: _Transport, app_id: str
 ) -> None:
-    """Concurrent jobs of different actions each match their own job log entry by name."""
-    handles = [await enqueue(transport, app_id, action) for action in JOB_LOG_ACTIONS]
+    """Concurrent export, archiveData and clone jobs each match their own entry by job name."""
+    actions = ["export", "archiveData", "clone"]
+    handles = [await enqueue(transport, app_id, action) for action in actions]
     with anyio.fail_after(10):
         outcomes = [await h for h in handles]
-    assert len({o.log_id for o in outcomes}) == len(JOB_LOG_ACTIONS)
+    assert len({o.log_id for o in outcomes}) == len(actions)
+
+
+async def test_two_unpublished_kinds_at_the_same_time_are_ambiguous_until_pinned(
+    server: LocalLosant, transport: _Transport, app_id: str
+) -> None:
+    """clone and fullEventsArchive together cannot be told apart (names unpublished): no guess."""
+    clone = await enqueue(transport, app_id, "clone")
+    events = await enqueue(transport, app_id, "fullEventsArchive")
+    with pytest.raises(JobAmbiguousError) as info:
+        await clone.status()
+    assert len(info.value.candidates) == 2
+    names = {e["id"]: e["name"] for e in server.job_logs(app_id)}
+    clone.pin(next(c for c in info.value.candidates if names[c] == "ApplicationClone"))
+    with anyio.fail_after(10):
+        assert (await clone).status == "completed"
+    with pytest.raises(JobAmbiguousError):
+        await events.status()
 
 
 async def test_status_before_and_after(
@@ -299,3 +323,69 @@ async def test_status_before_and_after(
     with anyio.fail_after(10):
         await handle
     assert (await handle.status()).status == "completed"
+
+
+# -- Losant's job names, system jobs and the server's clock (issue 10) ------------
+
+
+def _entry(server: LocalLosant, app_id: str, log_id: str | None) -> dict[str, object]:
+    return next(e for e in server.job_logs(app_id) if e["id"] == log_id)
+
+
+async def test_export_job_named_application_export_completes(
+    server: LocalLosant, transport: _Transport, app_id: str
+) -> None:
+    """An export's job log entry is named ApplicationExport, as Losant names it, and is followed."""
+    handle = await enqueue(transport, app_id, "export")
+    with anyio.fail_after(10):
+        outcome = await handle
+    assert outcome.status == "completed"
+    entry = _entry(server, app_id, outcome.log_id)
+    assert entry["name"] == "ApplicationExport"
+    assert entry["requestedByType"] == "apiToken"
+
+
+async def test_system_archive_job_in_the_window_does_not_make_archive_data_ambiguous(
+    server: LocalLosant, transport: _Transport, app_id: str
+) -> None:
+    """Nightly ArchiveData jobs requested by the system, queued around ours, are not candidates."""
+    before = server.add_job_log(app_id, name="ArchiveData", status="inProgress")
+    handle = await enqueue(transport, app_id, "archiveData")
+    after = server.add_job_log(app_id, name="ArchiveData")
+    with anyio.fail_after(10):
+        outcome = await handle
+    assert outcome.status == "completed"
+    assert outcome.log_id not in {before, after}
+    assert _entry(server, app_id, outcome.log_id)["name"] == "ArchiveData"
+
+
+@pytest.mark.parametrize("offset", [600.0, -600.0])
+async def test_server_clock_ten_minutes_off_still_matches(
+    server: LocalLosant, transport: _Transport, app_id: str, offset: float
+) -> None:
+    """With the server's clock ten minutes ahead or behind, the Date-anchored window matches."""
+    server.clock_offset = offset
+    handle = await enqueue(transport, app_id, "export")
+    assert handle.server_time is not None
+    skew = (handle.server_time - handle.enqueued_at).total_seconds()
+    assert abs(skew - offset) < 30  # the Date header follows the server's clock
+    with anyio.fail_after(10):
+        outcome = await handle
+    assert outcome.status == "completed"
+    assert _entry(server, app_id, outcome.log_id)["name"] == "ApplicationExport"
+
+
+async def test_full_events_archive_through_the_facade_skews_and_system_jobs(
+    server: LocalLosant, app_id: str
+) -> None:
+    """app.full_events_archive() (job name unpublished) completes despite skew and a system job."""
+    server.clock_offset = 600
+    system = server.add_job_log(app_id, name="FullEventsArchive", status="inProgress")
+    async with AsyncApplication(app_id, token=server.token, base_url=server.base_url) as app:
+        handle = await app.full_events_archive()
+        assert handle.server_time is not None
+        with anyio.fail_after(10):
+            outcome = await handle.wait(poll_interval=POLL)
+    assert outcome.status == "completed"
+    assert outcome.log_id not in {None, system}
+    assert _entry(server, app_id, outcome.log_id)["requestedByType"] == "apiToken"

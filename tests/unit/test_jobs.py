@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import httpx
 import jsonschema  # type: ignore[import-untyped]
 import pytest
@@ -24,14 +26,16 @@ from losant_async._constants import (
     JOB_POLL_MULTIPLIER,
 )
 from losant_async._exceptions import JobAmbiguousError, JobFailedError
-from losant_async._jobs import JobHandle, JobOutcome, JobProgress
+from losant_async._jobs import JobError, JobHandle, JobOutcome, JobProgress, server_date
 from losant_async._transport import _Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 pytestmark = pytest.mark.anyio
 
-# The package's copy of shared/spec (tests/unit/test_spec_copy.py keeps them equal).
-SCHEMAS = Path(losant_async.__file__).parent / "_spec" / "schemas"
+# Losant's schemas, beside this checkout (shared/spec/losant-api, README there).
+SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "losant-api" / "schemas"
+if not SCHEMAS.is_dir():  # pragma: no cover - only outside the project's layout
+    pytest.skip("shared/spec is not beside this checkout", allow_module_level=True)
 DEFAULTS = "_actions=false&_links=true&_embedded=true"
 JOB_LOGS = f"/applications/{APP_ID}/jobLogs"
 IMPORT_LOGS = f"/applications/{APP_ID}/importLogs"
@@ -61,12 +65,19 @@ def _schema(name: str) -> dict[str, Any]:
 JOB_LOGS_SCHEMA = _schema("applicationJobLogs")
 JOB_LOG_SCHEMA = JOB_LOGS_SCHEMA["properties"]["items"]["items"]
 IMPORT_LOGS_SCHEMA = _schema("applicationImportExecutions")
+QUERY_SCHEMA = _schema("advancedApplicationJobLogQuery")
+# Losant's job names (its examples: ApplicationExport, ArchiveData); the
+# others are the local Losant's assumption, as unknown to the client as any.
+EXPORT = "ApplicationExport"
+ARCHIVE = "ArchiveData"
+CLONE = "ApplicationClone"
 
 
 def job_log(
     n: int,
     *,
-    name: str = "export",
+    name: str = EXPORT,
+    requested_by: str = "apiToken",
     queued: datetime = T0,
     status: str = "queued",
     app: str = APP_ID,
@@ -80,6 +91,7 @@ def job_log(
         "id": _hex(n),
         "jobId": job_id or _hex(1000 + n),
         "name": name,
+        "requestedByType": requested_by,
         "applicationId": app,
         "resourceType": "application",
         "resourceId": app,
@@ -221,13 +233,19 @@ async def test_entry_carrying_the_enqueued_id_is_matched_exactly(
 async def test_list_poll_sends_the_exact_job_log_query(
     respx_mock: respx.MockRouter, transport: _Transport
 ) -> None:
-    """Job logs are listed newest first by runQueuedAt, 100 per page, after the default query."""
+    """Job logs are listed newest first by runQueuedAt, 100 per page, filtered by the server."""
     route = respx_mock.get(JOB_LOGS).mock(return_value=ok(page()))
     await make(transport).status()
     request = route.calls.last.request
     assert request.url.path == JOB_LOGS
+    query = (
+        '{"runQueuedAt":{"$gte":"2025-03-04T11:59:55.000Z","$lte":"2025-03-04T12:00:05.300Z"},'
+        '"name":"ApplicationExport"}'
+    )
+    assert request.url.params["query"] == query
     assert request.url.query.decode() == (
-        f"{DEFAULTS}&sortField=runQueuedAt&sortDirection=desc&perPage=100"
+        f"{DEFAULTS}&sortField=runQueuedAt&sortDirection=desc&perPage=100&"
+        + httpx.QueryParams({"query": query}).__str__()
     )
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
 
@@ -259,14 +277,15 @@ async def test_pinned_job_log_is_followed_with_the_single_entry_endpoint(
 async def test_window_match_takes_same_application_kind_and_time_only(
     respx_mock: respx.MockRouter, transport: _Transport
 ) -> None:
-    """Without the id, the one entry of this application and action inside the window is the job."""
+    """Without the id, the one entry of this application and job name in the window is the job."""
     skew = timedelta(seconds=JOB_MATCH_SKEW)
     entries = [
-        job_log(1, name="archiveData", queued=T0),  # other kind
-        job_log(2, name="export", queued=T0, app=OTHER_APP),  # other application
-        job_log(3, name="export", queued=T0 - skew - timedelta(seconds=1)),  # too early
-        job_log(4, name="export", queued=T0 + skew + timedelta(seconds=1)),  # too late
-        job_log(5, name="EXPORT", queued=T0 - skew + timedelta(seconds=1), status="inProgress"),
+        job_log(1, name=ARCHIVE, queued=T0),  # other kind
+        job_log(2, queued=T0, app=OTHER_APP),  # other application
+        job_log(3, queued=T0 - skew - timedelta(seconds=1)),  # too early
+        job_log(4, queued=T0 + skew + timedelta(seconds=1)),  # too late
+        job_log(6, name="export", queued=T0),  # the action's name is not the job's
+        job_log(5, queued=T0 - skew + timedelta(seconds=1), status="inProgress"),
     ]
     respx_mock.get(JOB_LOGS).mock(return_value=ok(page(*entries)))
     handle = make(transport, accepted_after=0)
@@ -278,7 +297,7 @@ async def test_no_entry_yet_reports_queued_and_pins_nothing(
     respx_mock: respx.MockRouter, transport: _Transport
 ) -> None:
     """Before the job's log entry exists, status() says queued and no log id is pinned."""
-    respx_mock.get(JOB_LOGS).mock(return_value=ok(page(job_log(1, name="clone"))))
+    respx_mock.get(JOB_LOGS).mock(return_value=ok(page(job_log(1, name=CLONE))))
     handle = make(transport)
     assert await handle.status() == JobProgress("queued")
     assert handle.log_id is None
@@ -405,7 +424,7 @@ async def test_second_page_is_read_while_the_first_is_all_inside_the_window(
     respx_mock: respx.MockRouter, transport: _Transport
 ) -> None:
     """A full page that does not reach back before the window is followed by the next page."""
-    newer = [job_log(100 + i, name="clone", queued=T0 + timedelta(seconds=2)) for i in range(100)]
+    newer = [job_log(100 + i, name=CLONE, queued=T0 + timedelta(seconds=2)) for i in range(100)]
     route = respx_mock.get(JOB_LOGS).mock(
         side_effect=[ok(page(*newer)), ok(page(job_log(1, queued=T0, status="inProgress")))]
     )
@@ -448,14 +467,14 @@ async def test_wait_returns_the_outcome_of_a_completed_job(
 async def test_wait_raises_job_failed_with_the_outcome(
     respx_mock: respx.MockRouter, transport: _Transport, status: str
 ) -> None:
-    """An errored or failed job raises JobFailedError carrying the outcome and error message."""
+    """An errored or failed job raises JobFailedError with the outcome and the server's error."""
     respx_mock.get(JOB_LOGS).mock(
         return_value=ok(page(job_log(4, job_id=JOB_HEX, status=status, error="disk full")))
     )
     with pytest.raises(JobFailedError) as info:
         await make(transport)
     assert info.value.outcome.status == status
-    assert info.value.outcome.error == "disk full"
+    assert info.value.outcome.error == JobError(name="JobError", message="disk full")
     assert info.value.outcome.log_id == _hex(4)
     assert "disk full" in str(info.value)
 
@@ -649,7 +668,9 @@ async def test_failed_import_raises_with_its_error_message(
     )
     with pytest.raises(JobFailedError) as info:
         await make(transport, "import")
-    assert info.value.outcome.error == "bad bundle"
+    error = info.value.outcome.error
+    assert error is not None
+    assert (error.name, error.message) == ("ImportError", "bad bundle")
 
 
 async def test_import_entries_without_job_id_match_by_window_and_can_be_ambiguous(
@@ -712,7 +733,9 @@ def test_match_prefers_an_exact_id_over_window_candidates() -> None:
     entry: Callable[..., _job_matching._Entry] = lambda n, ids, queued: _job_matching._Entry(  # noqa: E731
         log_id=_hex(n),
         ids=frozenset(ids),
-        kind="export",
+        source="job",
+        name=EXPORT,
+        requested_by_type="apiToken",
         application_ids=frozenset({APP_ID}),
         queued_at=queued,
         started_at=None,
@@ -725,6 +748,288 @@ def test_match_prefers_an_exact_id_over_window_candidates() -> None:
     )
     window = {"since": T0, "until": T0 + timedelta(seconds=1)}
     a, b = entry(1, {_hex(1)}, T0), entry(2, {_hex(2), "J"}, None)
-    common = {"application_id": APP_ID, "kind": "export"}
+    common = {"application_id": APP_ID, "action": "export"}
     assert _job_matching._match([a, b], job_id="J", **common, **window) == ([b], True)  # type: ignore[arg-type]
     assert _job_matching._match([a, b], job_id="K", **common, **window) == ([a], False)  # type: ignore[arg-type]
+
+
+# -- job names (API.md "Job kinds") ------------------------------------------------
+
+
+@pytest.mark.parametrize(("action", "name"), [("export", EXPORT), ("archiveData", ARCHIVE)])
+async def test_known_job_name_is_matched_and_the_action_name_is_not(
+    respx_mock: respx.MockRouter, transport: _Transport, action: str, name: str
+) -> None:
+    """A log named after the job (ApplicationExport, ArchiveData) matches; after the action, not."""
+    entries = [
+        job_log(1, name=action, status="inProgress"),
+        job_log(2, name=name, status="inProgress"),
+    ]
+    respx_mock.get(JOB_LOGS).mock(return_value=ok(page(*entries)))
+    handle = make(transport, action)
+    assert (await handle.status()).status == "inProgress"
+    assert handle.log_id == _hex(2)
+
+
+@pytest.mark.parametrize(
+    "action", ["clone", "backfillArchiveData", "fullDataTablesArchive", "fullEventsArchive"]
+)
+async def test_unpublished_job_name_matches_any_name_but_another_actions_known_one(
+    respx_mock: respx.MockRouter, transport: _Transport, action: str
+) -> None:
+    """Unpublished job name: any name matches but another action's known one, or a system job."""
+    entries = [
+        job_log(1, name=EXPORT, status="inProgress"),
+        job_log(2, name=ARCHIVE, status="inProgress"),
+        job_log(3, name="NightlyThing", requested_by="system", status="inProgress"),
+        job_log(4, name="SomeJobNameNobodyPublished", status="inProgress", progress=(1, 2)),
+    ]
+    respx_mock.get(JOB_LOGS).mock(return_value=ok(page(*entries)))
+    handle = make(transport, action)
+    assert await handle.status() == JobProgress("inProgress", 1, 2)
+    assert handle.log_id == _hex(4)
+
+
+async def test_two_unpublished_kinds_in_the_window_are_ambiguous(
+    respx_mock: respx.MockRouter, transport: _Transport
+) -> None:
+    """Jobs whose names are unpublished cannot be told apart from one another: no guess."""
+    entries = [job_log(1, name=CLONE), job_log(2, name="FullEventsArchive")]
+    respx_mock.get(JOB_LOGS).mock(return_value=ok(page(*entries)))
+    with pytest.raises(JobAmbiguousError) as info:
+        await make(transport, "clone").status()
+    assert set(info.value.candidates) == {_hex(1), _hex(2)}
+
+
+async def test_system_archive_job_in_the_window_does_not_make_archive_data_ambiguous(
+    respx_mock: respx.MockRouter, transport: _Transport
+) -> None:
+    """A nightly ArchiveData job requested by the system is never the job of an API request."""
+    nightly = job_log(1, name=ARCHIVE, requested_by="system", status="inProgress")
+    ours = job_log(2, name=ARCHIVE, status="queued")
+    respx_mock.get(JOB_LOGS).mock(return_value=ok(page(nightly, ours)))
+    handle = make(transport, "archiveData")
+    assert (await handle.status()).status == "queued"
+    assert handle.log_id == _hex(2)
+
+
+def test_the_job_name_table_is_the_one_place_names_live() -> None:
+    """Every job-log action has one entry in JOB_NAMES; only Losant's published names are set."""
+    assert dict(_job_matching.JOB_NAMES) == {
+        "export": EXPORT,
+        "archiveData": ARCHIVE,
+        "clone": None,
+        "backfillArchiveData": None,
+        "fullDataTablesArchive": None,
+        "fullEventsArchive": None,
+    }
+    assert frozenset(_job_matching.JOB_NAMES) == _job_matching._JOB_LOG_ACTIONS
+
+
+# -- the server's filter -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "name"),
+    [
+        ("export", EXPORT),
+        ("archiveData", ARCHIVE),
+        ("clone", None),
+        ("backfillArchiveData", None),
+        ("fullDataTablesArchive", None),
+        ("fullEventsArchive", None),
+    ],
+)
+async def test_job_log_query_asks_for_the_window_and_known_name_and_fits_the_schema(
+    respx_mock: respx.MockRouter, transport: _Transport, action: str, name: str | None
+) -> None:
+    """The jobLogs query is an advanced query (Losant's schema): the window, the name if known."""
+    route = respx_mock.get(JOB_LOGS).mock(return_value=ok(page()))
+    server = T0 + timedelta(minutes=10, microseconds=123_456)
+    await make(transport, action, server_time=server).status()
+    params = route.calls.last.request.url.params
+    assert (params["sortField"], params["sortDirection"]) == ("runQueuedAt", "desc")
+    query = json.loads(params["query"])
+    jsonschema.validate(query, QUERY_SCHEMA)
+    expected: dict[str, object] = {
+        # Date - max(round trip 0.3 s, 2 s) - 1 s, and Date + 1 s + 1 s, to whole ms outwards.
+        "runQueuedAt": {
+            "$gte": "2025-03-04T12:09:57.123Z",
+            "$lte": "2025-03-04T12:10:02.124Z",
+        }
+    }
+    if name is not None:
+        expected["name"] = name
+    assert query == expected
+    assert " " not in params["query"]  # compact, as JSON.stringify writes it
+
+
+async def test_entries_a_server_sends_despite_the_filter_are_still_checked(
+    respx_mock: respx.MockRouter, transport: _Transport
+) -> None:
+    """A server that ignores the filter gets its out-of-window and other-name entries rejected."""
+    server = T0 + timedelta(minutes=10)
+    entries = [
+        job_log(1, queued=server - timedelta(hours=1), status="inProgress"),
+        job_log(2, name=ARCHIVE, queued=server, status="inProgress"),
+        job_log(3, queued=server + timedelta(seconds=30), status="inProgress"),
+    ]
+    respx_mock.get(JOB_LOGS).mock(return_value=ok(page(*entries)))
+    handle = make(transport, server_time=server)
+    assert await handle.status() == JobProgress("queued")
+    assert handle.log_id is None
+
+
+# -- the window on the server's clock ----------------------------------------------
+
+
+async def test_window_is_anchored_on_the_server_date_ten_minutes_off(
+    respx_mock: respx.MockRouter, transport: _Transport
+) -> None:
+    """With the 202's Date ten minutes ahead of the client, the server-stamped entry matches."""
+    server = T0 + timedelta(minutes=10)
+    ours = job_log(1, queued=server - timedelta(milliseconds=400), status="inProgress")
+    on_client_clock = job_log(2, queued=T0 + timedelta(milliseconds=100), status="inProgress")
+    respx_mock.get(JOB_LOGS).mock(return_value=ok(page(ours, on_client_clock)))
+    handle = make(transport, server_time=server)
+    assert handle.server_time == server
+    assert (await handle.status()).status == "inProgress"
+    assert handle.log_id == _hex(1)
+
+
+async def test_without_a_date_the_window_falls_back_to_the_client_clock(
+    respx_mock: respx.MockRouter, transport: _Transport
+) -> None:
+    """Without a Date header, the entry inside the client-clock window is the job."""
+    entries = [
+        job_log(1, queued=T0 + timedelta(minutes=10), status="inProgress"),
+        job_log(2, queued=T0 + timedelta(milliseconds=100), status="inProgress"),
+    ]
+    respx_mock.get(JOB_LOGS).mock(return_value=ok(page(*entries)))
+    handle = make(transport)
+    assert handle.server_time is None
+    await handle.status()
+    assert handle.log_id == _hex(2)
+
+
+@pytest.mark.parametrize(
+    ("offset_ms", "round_trip", "matches"),
+    [
+        (-3000, 0.3, True),  # Date - 2 s - 1 s margin
+        (-3001, 0.3, False),
+        (-4500, 4.0, True),  # a slow round trip widens the start: Date - 4 s - 1 s
+        (-5001, 4.0, False),
+        (0, 0.3, True),
+        (2000, 0.3, True),  # Date has whole seconds: + 1 s, + 1 s margin
+        (2001, 0.3, False),
+    ],
+)
+async def test_server_window_edges(
+    respx_mock: respx.MockRouter,
+    transport: _Transport,
+    offset_ms: int,
+    round_trip: float,
+    matches: bool,
+) -> None:
+    """runQueuedAt matches within [Date - max(round trip, 2 s) - 1 s, Date + 2 s] and not beyond."""
+    server = T0 + timedelta(minutes=-10)  # the server ten minutes behind the client
+    queued = server + timedelta(milliseconds=offset_ms)
+    respx_mock.get(JOB_LOGS).mock(return_value=ok(page(job_log(1, queued=queued))))
+    handle = make(transport, server_time=server, accepted_after=round_trip)
+    await handle.status()
+    assert (handle.log_id == _hex(1)) is matches
+
+
+async def test_facade_passes_the_date_of_the_202_to_the_handle(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """AsyncApplication builds the handle with the 202's Date, and the window follows the server."""
+    server_now = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
+    date = email.utils.format_datetime(server_now, usegmt=True)
+    respx_mock.post(f"/applications/{APP_ID}/export").mock(
+        return_value=httpx.Response(
+            202,
+            json={"jobId": ENQUEUE_ID, "jobQueued": True, "success": True},
+            headers={"Date": date},
+        )
+    )
+    ours = job_log(1, queued=server_now + timedelta(milliseconds=300), status="completed")
+    respx_mock.get(JOB_LOGS).mock(return_value=ok(page(ours)))
+    async with losant_async.AsyncApplication(APP_ID, token=TOKEN, base_url=BASE_URL) as app:
+        handle = await app.export(force_job=True)
+        assert isinstance(handle, JobHandle)
+        assert handle.server_time == server_now
+        with anyio.fail_after(5):
+            outcome = await handle.wait(poll_interval=0)
+    assert outcome.log_id == _hex(1)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Tue, 04 Mar 2025 12:00:00 GMT", T0),
+        ("Tue, 04 Mar 2025 13:00:00 +0100", T0),
+        ("Tuesday, 04-Mar-25 12:00:00 GMT", T0),  # obsolete RFC 850 form
+        ("Tue, 04 Mar 2025 12:00:00 -0000", None),  # no zone: not an HTTP-date
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_server_date_reads_http_dates_only(value: str | None, expected: datetime | None) -> None:
+    """server_date() gives an aware UTC datetime for an HTTP-date, else None."""
+    headers = httpx.Headers({} if value is None else {"Date": value})
+    parsed = server_date(headers)
+    assert parsed == expected
+    if parsed is not None:
+        assert parsed.tzinfo is UTC
+
+
+# -- import logs without runQueuedAt -------------------------------------------------
+
+
+async def test_import_log_without_run_queued_at_falls_back_to_run_started_at(
+    respx_mock: respx.MockRouter, transport: _Transport
+) -> None:
+    """An import log without runQueuedAt or jobId (as Losant's example) is timed by runStartedAt."""
+
+    def started(n: int, at: datetime) -> dict[str, object]:
+        entry = import_log(n, job_id=None, queued=at, status="inProgress")
+        del entry["runQueuedAt"]
+        entry["runStartedAt"] = _iso(at)
+        return entry
+
+    early = started(1, T0 - timedelta(minutes=5))
+    ours = started(2, T0 + timedelta(seconds=1))
+    respx_mock.get(IMPORT_LOGS).mock(return_value=ok(imports(early, ours)))
+    handle = make(transport, "import")
+    assert (await handle.status()).status == "inProgress"
+    assert handle.log_id == _hex(2)
+
+
+# -- the server's error ------------------------------------------------------------
+
+
+async def test_outcome_error_keeps_name_and_message_as_attributes(
+    respx_mock: respx.MockRouter, transport: _Transport
+) -> None:
+    """JobOutcome.error is a JobError with the server's name and message; the failure reads well."""
+    entry = job_log(4, job_id=JOB_HEX, status="errored")
+    entry["error"] = {"name": "StorageError", "message": "bucket not found"}
+    respx_mock.get(JOB_LOGS).mock(return_value=ok(page(entry)))
+    with pytest.raises(JobFailedError) as info:
+        await make(transport)
+    error = info.value.outcome.error
+    assert isinstance(error, losant_async.JobError)
+    assert (error.name, error.message) == ("StorageError", "bucket not found")
+    assert str(error) == "StorageError: bucket not found"
+    assert str(info.value) == "job errored: StorageError: bucket not found"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        error.message = "x"  # type: ignore[misc]
+
+
+def test_job_error_str_with_a_part_missing() -> None:
+    """str(JobError) is the message, or the name, or empty when the server gave neither."""
+    assert str(JobError(message="only message")) == "only message"
+    assert str(JobError(name="OnlyName")) == "OnlyName"
+    assert str(JobError()) == ""

@@ -29,11 +29,13 @@ if _typing.TYPE_CHECKING:
         LosantError,
         NotFoundError,
         PermissionDeniedError,
+        PoolTimeoutError,
         RateLimitError,
+        ResponseTooLargeError,
         TooLargeError,
         UnprocessableEntityError,
     )
-    from ._jobs import JobHandle, JobOutcome, JobProgress
+    from ._jobs import JobError, JobHandle, JobOutcome, JobProgress
     from ._models import (
         Application,
         ApplicationApplyTemplatePatch,
@@ -85,7 +87,7 @@ if _typing.TYPE_CHECKING:
         ValidationErrorItem,
         ValidationErrors,
     )
-    from ._sse import MqttStream, MqttStreamGroup
+    from ._sse import MqttStream, MqttStreamGroup, StreamGap
 
 __all__ = [
     "APIConnectionError",
@@ -141,6 +143,7 @@ __all__ = [
     "InternalServerError",
     "JobAmbiguousError",
     "JobEnqueuedResult",
+    "JobError",
     "JobFailedError",
     "JobHandle",
     "JobOutcome",
@@ -156,7 +159,10 @@ __all__ = [
     "PayloadCountsBreakdownCount",
     "PayloadStats",
     "PermissionDeniedError",
+    "PoolTimeoutError",
     "RateLimitError",
+    "ResponseTooLargeError",
+    "StreamGap",
     "Success",
     "TooLargeError",
     "UnprocessableEntityError",
@@ -169,11 +175,13 @@ __all__ = [
 _HOMES: dict[str, str] = {
     "AsyncApplication": "._application",
     "AsyncLosant": "._client",
+    "JobError": "._jobs",
     "JobHandle": "._jobs",
     "JobOutcome": "._jobs",
     "JobProgress": "._jobs",
     "MqttStream": "._sse",
     "MqttStreamGroup": "._sse",
+    "StreamGap": "._sse",
     **dict.fromkeys(
         (
             "APIConnectionError",
@@ -191,7 +199,9 @@ _HOMES: dict[str, str] = {
             "LosantError",
             "NotFoundError",
             "PermissionDeniedError",
+            "PoolTimeoutError",
             "RateLimitError",
+            "ResponseTooLargeError",
             "TooLargeError",
             "UnprocessableEntityError",
         ),

@@ -23,9 +23,10 @@ from ._application_args import (
     _body_argument,
     _check_bool,
     _check_job,
-    _check_max_retries,
+    _check_publish_topic,
     _check_str,
     _check_stream_options,
+    _check_topic_filter,
     _check_topics,
     _csv,
     _encode_message,
@@ -34,18 +35,20 @@ from ._application_args import (
     _ms,
     _not_accepted,
     _resolution,
-    _resolve_settings,
 )
 from ._constants import (
+    ACCEPT_VERSION,
     DEFAULT_KEEP_ALIVE_INTERVAL,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
+    DEFAULT_RESPONSE_DEADLINE,
     DEFAULT_TIMEOUT,
     STREAM_BACKOFF_INITIAL,
     STREAM_BACKOFF_MAX,
 )
 from ._convert import structure, structure_list
 from ._exceptions import ClientClosedError
-from ._jobs import JobHandle
+from ._jobs import JobHandle, server_date
 from ._models import (
     Application,
     ApplicationApplyTemplatePatch,
@@ -69,8 +72,9 @@ from ._models import (
     PayloadStats,
     Success,
 )
+from ._options import make_transport
 from ._sse import MqttStream, MqttStreamGroup
-from ._transport import _NO_BODY, _RetryPolicy, _Transport
+from ._transport import _NO_BODY, TokenSource, _RetryPolicy, _Transport
 
 if TYPE_CHECKING:
     from ._transport import _Multipart, _Response
@@ -113,20 +117,32 @@ class AsyncApplication:
         self,
         application_id: str,
         *,
-        token: str | None = None,
+        token: TokenSource | None = None,
         base_url: str | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
+        accept_version: str = ACCEPT_VERSION,
+        losant_domain: str | None = None,
+        limits: httpx.Limits | None = None,
+        max_streams: int | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        response_deadline: float | None = DEFAULT_RESPONSE_DEADLINE,
     ) -> None:
         app_id = _params.check_application_id(application_id)
-        token, url = _resolve_settings(token, base_url)
-        transport = _Transport(
-            token=token,
-            base_url=url,
+        # The same keywords as AsyncLosant, checked the same way (API.md).
+        transport = make_transport(
+            token,
+            base_url=base_url,
             timeout=timeout,
-            max_retries=_check_max_retries(max_retries),
+            max_retries=max_retries,
             http_client=http_client,
+            accept_version=accept_version,
+            losant_domain=losant_domain,
+            limits=limits,
+            max_streams=max_streams,
+            max_response_bytes=max_response_bytes,
+            response_deadline=response_deadline,
         )
         self._setup(transport, app_id, owns_transport=True)
 
@@ -221,6 +237,8 @@ class AsyncApplication:
             action=action,
             job_id=_job_id(response),
             enqueued_at=enqueued_at,
+            # The window is anchored on the server's clock (API.md "Job kinds").
+            server_time=server_date(response.headers),
         )
 
     async def _enqueue(
@@ -280,7 +298,7 @@ class AsyncApplication:
         Raises:
             ValueError: ``action`` does not enqueue jobs.
         """
-        enqueued_at = _check_job(job_id, enqueued_at)
+        enqueued_at = _check_job(job_id, action, enqueued_at, log_id)
         return JobHandle(
             self._transport,
             application_id=self._id,
@@ -309,7 +327,8 @@ class AsyncApplication:
         ``["payloadCount"]``), sent comma-separated.
         """
         query = _params.query(
-            summary_exclude=_csv(summary_exclude), summary_include=_csv(summary_include)
+            summary_exclude=_csv(summary_exclude, "summary_exclude"),
+            summary_include=_csv(summary_include, "summary_include"),
         )
         return await self._call("GET", "", Application, retry=_SAFE, params=query)
 
@@ -333,7 +352,8 @@ class AsyncApplication:
         """
         payload = _params.build_body(ApplicationPatch, _body_argument(body, fields), fields)
         query = _params.query(
-            summary_exclude=_csv(summary_exclude), summary_include=_csv(summary_include)
+            summary_exclude=_csv(summary_exclude, "summary_exclude"),
+            summary_include=_csv(summary_include, "summary_include"),
         )
         return await self._call("PATCH", "", Application, retry=_SAFE, params=query, body=payload)
 
@@ -397,7 +417,7 @@ class AsyncApplication:
 
         ``start`` / ``end`` are datetimes or ms since the epoch.
         """
-        query = _params.query(start=_ms(start), end=_ms(end))
+        query = _params.query(start=_ms(start, "start"), end=_ms(end, "end"))
         return await self._call("GET", "/deviceCounts", DeviceCounts, retry=_SAFE, params=query)
 
     async def notebook_minute_counts(
@@ -407,7 +427,7 @@ class AsyncApplication:
 
         Losant action ``notebookMinuteCounts``: ``GET /applications/{id}/notebookMinuteCounts``.
         """
-        query = _params.query(start=_ms(start), end=_ms(end))
+        query = _params.query(start=_ms(start, "start"), end=_ms(end, "end"))
         return await self._call(
             "GET", "/notebookMinuteCounts", NotebookMinuteCounts, retry=_SAFE, params=query
         )
@@ -426,7 +446,7 @@ class AsyncApplication:
         Losant's defaults: the last 30 days, counts rather than bytes.
         """
         _check_bool("as_bytes", as_bytes)
-        query = _params.query(start=_ms(start), end=_ms(end), as_bytes=as_bytes)
+        query = _params.query(start=_ms(start, "start"), end=_ms(end, "end"), as_bytes=as_bytes)
         return await self._call("GET", "/payloadCounts", PayloadStats, retry=_SAFE, params=query)
 
     async def payload_counts_breakdown(
@@ -449,8 +469,8 @@ class AsyncApplication:
         _check_bool("as_bytes", as_bytes)
         _check_bool("include_non_billable", include_non_billable)
         query = _params.query(
-            start=_ms(start),
-            end=_ms(end),
+            start=_ms(start, "start"),
+            end=_ms(end, "end"),
             resolution=res,
             as_bytes=as_bytes,
             include_non_billable=include_non_billable,
@@ -468,7 +488,7 @@ class AsyncApplication:
 
         Losant returns one entry unless ``limit`` says otherwise.
         """
-        query = _params.query(limit=_limit(limit), since=_ms(since))
+        query = _params.query(limit=_limit(limit), since=_ms(since, "since"))
         response = await self._request("GET", "/importLogs", retry=_SAFE, params=query)
         return self._decode_list(response, ApplicationImportExecution)
 
@@ -574,7 +594,7 @@ class AsyncApplication:
         ``date`` (datetime or ms) must lie in the archive window: older than
         31 days, newer than the organization's data TTL.
         """
-        query = _params.query(date=_params.to_ms(date))
+        query = _params.query(date=_params.to_ms(date, "date"))
         return await self._job("/archiveData", "archiveData", query)
 
     async def backfill_archive_data(self) -> JobHandle:
@@ -615,9 +635,10 @@ class AsyncApplication:
 
         ``message`` is sent as is when a ``str``, decoded as UTF-8 when
         ``bytes``, and otherwise JSON-encoded (compact) to a string, so
-        ``{"temp": 21}`` arrives as ``'{"temp":21}'``.
+        ``{"temp": 21}`` arrives as ``'{"temp":21}'``. ``topic`` is a topic, not a
+        filter: ``+``, ``#``, NUL and other control characters raise ``ValueError``.
         """
-        _check_str("topic", topic)
+        _check_publish_topic(topic)
         payload = _params.build_body(
             MqttMessage, None, {"topic": topic, "message": _encode_message(message)}
         )
@@ -641,9 +662,13 @@ class AsyncApplication:
 
         Not awaited: use it as ``async with app.mqtt_subscription_stream(t) as
         s: async for msg in s: ...``. The connection opens on entering the
-        block. ``topic`` may hold MQTT wildcards (``+``, ``#``).
+        block. ``topic`` may hold MQTT wildcards (``+`` as a whole level,
+        ``#`` as the whole last level); a malformed filter raises ``ValueError``.
+        ``keep_alive_interval`` is whole seconds, at least 1 (``ValueError``
+        otherwise). Losant replays nothing after a reconnect: outages are in
+        the stream's ``gaps``.
         """
-        _check_str("topic", topic, allow_empty=False)
+        _check_topic_filter("topic", topic)
         _check_stream_options(
             keep_alive_interval=keep_alive_interval,
             reconnect=reconnect,

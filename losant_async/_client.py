@@ -8,10 +8,16 @@ import anyio
 import httpx
 
 from ._application import AsyncApplication
-from ._application_args import _check_max_retries, _resolve_settings
-from ._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._constants import (
+    ACCEPT_VERSION,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RESPONSE_DEADLINE,
+    DEFAULT_TIMEOUT,
+)
 from ._exceptions import ClientClosedError
-from ._transport import _Transport
+from ._options import make_transport
+from ._transport import TokenSource
 
 __all__ = ["AsyncLosant"]
 
@@ -27,12 +33,31 @@ class AsyncLosant:
 
     Args:
         token: API token; defaults to ``$LOSANT_API_TOKEN``. Without one,
-            requests go unauthenticated and Losant answers 401.
+            requests go unauthenticated and Losant answers 401. May be a
+            callable (sync or async) returning the token: it is called for
+            the first request, and once more after a 401, so that a
+            long-lived stream or job wait survives a token refresh.
         base_url: Defaults to ``$LOSANT_API_URL``, else ``https://api.losant.com``.
         timeout: An ``httpx.Timeout``, or seconds for every phase.
         max_retries: Retries of a failed request (0 turns them off).
         http_client: A caller-owned ``httpx.AsyncClient``; it is used as is
             and never closed here.
+        accept_version: The ``Accept-Version`` header (default ``"^1.30.0"``).
+        losant_domain: Sent as the ``losantdomain`` header, for a private
+            Losant installation.
+        limits: The request pool's ``httpx.Limits`` (default: 100
+            connections per host, idle ones kept 5 s). Streams open
+            connections of their own, outside it, so they cannot starve
+            requests. No free connection within the ``pool`` timeout raises
+            ``PoolTimeoutError`` (never retried).
+        max_streams: How many streams may be open at once (default: no cap).
+        max_response_bytes: The largest response body accepted, as received
+            and once decompressed (default 64 MiB; ``None``: no cap);
+            beyond it, ``ResponseTooLargeError``. Streams are exempt.
+        response_deadline: Seconds from sending a request to the last byte of
+            its answer (default 300; ``None``: none), so that a server that
+            drips bytes cannot hold a request for ever; beyond it,
+            ``APITimeoutError``. Streams are exempt.
 
     Use it as ``async with AsyncLosant() as client:`` or call ``aclose()``.
     Once closed, the client and every façade it handed out raise
@@ -43,20 +68,31 @@ class AsyncLosant:
 
     def __init__(
         self,
-        token: str | None = None,
+        token: TokenSource | None = None,
         *,
         base_url: str | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
+        accept_version: str = ACCEPT_VERSION,
+        losant_domain: str | None = None,
+        limits: httpx.Limits | None = None,
+        max_streams: int | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        response_deadline: float | None = DEFAULT_RESPONSE_DEADLINE,
     ) -> None:
-        token, url = _resolve_settings(token, base_url)
-        self._transport = _Transport(
-            token=token,
-            base_url=url,
+        self._transport = make_transport(
+            token,
+            base_url=base_url,
             timeout=timeout,
-            max_retries=_check_max_retries(max_retries),
+            max_retries=max_retries,
             http_client=http_client,
+            accept_version=accept_version,
+            losant_domain=losant_domain,
+            limits=limits,
+            max_streams=max_streams,
+            max_response_bytes=max_response_bytes,
+            response_deadline=response_deadline,
         )
         self._state = _State.UNOPENED
 

@@ -23,6 +23,29 @@ USER_AGENT: Final = "losant-async"
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_MAX_RETRIES: Final = 2
+
+# The connection pool: connections per origin (shared by requests and streams)
+# and how long an idle one may be reused (issue 11, defect 2).
+DEFAULT_MAX_CONNECTIONS: Final = 100
+DEFAULT_KEEPALIVE_EXPIRY: Final = 5.0
+DEFAULT_LIMITS: Final = httpx.Limits(
+    max_connections=DEFAULT_MAX_CONNECTIONS,
+    max_keepalive_connections=None,
+    keepalive_expiry=DEFAULT_KEEPALIVE_EXPIRY,
+)
+# Limits a hostile or broken server cannot exceed (issue 11, defect 10): the
+# bytes of one response body, received and decompressed alike, and the time
+# from sending a request to the last byte of its answer. Streams are exempt.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+DEFAULT_RESPONSE_DEADLINE: Final = 300.0
+# Request extensions read by the HTTP/1.1 transport (``_http11``).
+EXTENSION_STREAM: Final = "losant_async.stream"
+EXTENSION_MAX_BODY: Final = "losant_async.max_body"
+# Tokens remembered for redaction (the newest kept; a token callable may
+# hand out a new one every hour for the life of the process).
+MAX_REMEMBERED_SECRETS: Final = 64
+# Shorter tokens (test placeholders like "t") are not redacted process-wide.
+MIN_REMEMBERED_SECRET: Final = 8
 INITIAL_RETRY_DELAY: Final = 0.5
 MAX_RETRY_DELAY: Final = 8.0
 # A Retry-After beyond this is not waited for: the error goes to the caller.
@@ -58,6 +81,18 @@ STREAM_GROUP_BUFFER: Final = 64
 # httpx/httpcore on trio warn when nested body generators are dropped half-read.
 STREAM_FINISH_READS: Final = 64
 STREAM_FINISH_TIMEOUT: Final = 0.25
+# keepAliveInterval is whole seconds (API.md, Details: Streams); beyond a day
+# the silence watchdog would watch nothing.
+KEEP_ALIVE_MAX: Final = 86_400
+# Caps on what a server can make a stream hold (issue 10): a line or an event
+# of more bytes is skipped without being kept, so memory stays bounded.
+SSE_MAX_EVENT_BYTES: Final = 1 << 20
+# A retry: field of more digits is ignored (10**9 ms is 11 days).
+SSE_MAX_RETRY_DIGITS: Final = 9
+# An event id longer than this is never sent back as Last-Event-ID.
+SSE_MAX_EVENT_ID: Final = 1024
+# Outages (StreamGap) a stream keeps: the most recent ones.
+STREAM_MAX_GAPS: Final = 1000
 
 # Jobs.
 JOB_POLL_INITIAL: Final = 0.5
@@ -69,3 +104,13 @@ JOB_MATCH_SKEW: Final = 5.0
 # Job/import log entries read per request, and job log pages read at most.
 JOB_LOG_PAGE_SIZE: Final = 100
 JOB_LOG_MAX_PAGES: Final = 5
+# The window on the server's clock, around the Date header of the 202 answer
+# (seconds). runQueuedAt is stamped on arrival, before the answer: at most the
+# request's round trip, and at least JOB_DATE_BEFORE, before Date. Date has
+# whole seconds (RFC 9110 5.6.7), so the answer left up to 1 s after it.
+# JOB_DATE_MARGIN covers the clocks of Losant's own machines (the one that
+# writes Date may not be the one that stamps runQueuedAt) and a Date rounded
+# instead of truncated.
+JOB_DATE_BEFORE: Final = 2.0
+JOB_DATE_AFTER: Final = 1.0
+JOB_DATE_MARGIN: Final = 1.0

@@ -6,7 +6,9 @@ Our exception hierarchy::
     ├── APIError
     │   ├── APIConnectionError            (transport failure, no response)
     │   │   └── APITimeoutError
+    │   │       └── PoolTimeoutError      (no free connection in time; never retried)
     │   ├── APIResponseValidationError    (a body that is not what it should be)
+    │   ├── ResponseTooLargeError         (a body beyond max_response_bytes)
     │   └── APIStatusError                (an HTTP error status)
     │       ├── BadRequestError           400
     │       ├── AuthenticationError       401
@@ -22,6 +24,10 @@ Our exception hierarchy::
     └── ClientClosedError                 (a closed client or stream was used)
 
 The built-in ``TimeoutError`` is raised by ``JobHandle.wait``.
+
+Every string an error carries (message, ``type``, ``body`` through its JSON,
+``request_id``, ``body_snippet``) is redacted when the error is made: bearer
+tokens, and every token the library has sent (issue 11, defect 4).
 """
 
 from __future__ import annotations
@@ -30,7 +36,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ._constants import BODY_SNIPPET_BYTES, BODY_SNIPPET_LIMIT
+from ._constants import (
+    BODY_SNIPPET_BYTES,
+    BODY_SNIPPET_LIMIT,
+    MAX_REMEMBERED_SECRETS,
+    MIN_REMEMBERED_SECRET,
+)
 
 if TYPE_CHECKING:
     from ._jobs import JobOutcome
@@ -51,7 +62,9 @@ __all__ = [
     "LosantError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PoolTimeoutError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "TooLargeError",
     "UnprocessableEntityError",
 ]
@@ -59,22 +72,81 @@ __all__ = [
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 
 
+# Every token the library has sent, longest first (so that a token containing
+# another is blanked whole). Errors are made far from the transport that knows
+# its token (the converter, the jobs, the stream decoder), and a token callable
+# replaces the token over time: each one is remembered here at first use.
+_secrets: list[str] = []
+
+
+def _remember_secret(token: str | None) -> None:
+    """Redact ``token`` from every error and log line made from now on.
+
+    A token shorter than ``MIN_REMEMBERED_SECRET`` (no real Losant token is)
+    is not remembered: blanking every "t" of every message would garble them.
+    The transport still redacts it from the errors it makes itself.
+    """
+    if not token or len(token) < MIN_REMEMBERED_SECRET or token in _secrets:
+        return
+    _secrets.append(token)
+    if len(_secrets) > MAX_REMEMBERED_SECRETS:
+        del _secrets[0]
+    _secrets.sort(key=len, reverse=True)
+
+
 def _redact(text: str, token: str | None = None) -> str:
-    """Blank out a bearer token, and the given token wherever it appears."""
-    if token:
+    """Blank out bearer tokens, ``token`` and every remembered token."""
+    if token and token in text:
         text = text.replace(token, "***")
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "***")
     return _BEARER.sub(r"\1***", text)
 
 
+def _redact_optional(text: str | None, token: str | None = None) -> str | None:
+    return None if text is None else _redact(text, token)
+
+
+def _redact_value(value: object, token: str | None = None) -> object:
+    """``value`` with every string in it redacted, through JSON dicts and lists."""
+    try:
+        return _redact_json(value, token)
+    except RecursionError:
+        # A body nested deeper than Python recurses: keep a redacted snippet.
+        return _snippet(repr(value), token)
+
+
+def _redact_json(value: object, token: str | None) -> object:
+    if isinstance(value, str):
+        return _redact(value, token)
+    if isinstance(value, bytes):
+        return _snippet(value, token)
+    if isinstance(value, Mapping):
+        return {
+            _redact(k, token) if isinstance(k, str) else k: _redact_json(v, token)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_redact_json(v, token) for v in value]
+    return value
+
+
 def _snippet(body: bytes | str | None, token: str | None = None) -> str:
-    """A bounded, redacted, printable piece of a response body."""
+    """A bounded, redacted, printable piece of a response body.
+
+    Redacted before it is cut: a token that straddles the limit leaves no
+    prefix behind. So a little more than the limit is read, enough to hold
+    any token that starts inside it.
+    """
     if body is None:
         return ""
+    longest = max(len(token or ""), len(_secrets[0]) if _secrets else 0, 256)
     if isinstance(body, bytes):
-        text = body[:BODY_SNIPPET_BYTES].decode("utf-8", errors="replace")
+        text = body[: BODY_SNIPPET_BYTES + 4 * longest].decode("utf-8", errors="replace")
     else:
-        text = body
-    return _redact(text[:BODY_SNIPPET_LIMIT], token)
+        text = body[: BODY_SNIPPET_LIMIT + longest]
+    return _redact(text, token)[:BODY_SNIPPET_LIMIT]
 
 
 class LosantError(Exception):
@@ -91,6 +163,7 @@ class APIError(LosantError):
     message: str
 
     def __init__(self, message: str) -> None:
+        message = _redact(message)
         super().__init__(message)
         self.message = message
 
@@ -106,10 +179,34 @@ class APIConnectionError(APIError):
 
 
 class APITimeoutError(APIConnectionError):
-    """A connect, read, write or pool timeout expired."""
+    """A connect, read, write or pool timeout, or the response deadline, expired."""
 
     def __init__(self, message: str = "Request timed out.") -> None:
         super().__init__(message)
+
+
+class PoolTimeoutError(APITimeoutError):
+    """No connection came free within the ``pool`` timeout.
+
+    Every connection the pool may open to the host (``limits.max_connections``,
+    or ``max_streams`` for a stream) was in use for the whole wait. Never
+    retried: the request already waited the full pool timeout.
+    """
+
+    def __init__(self, message: str = "Timed out waiting for a free connection.") -> None:
+        super().__init__(message)
+
+
+class ResponseTooLargeError(APIError):
+    """A response body, as received or once decompressed, exceeded ``max_response_bytes``.
+
+    Attributes:
+        limit: The limit in bytes that was exceeded.
+    """
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class APIResponseValidationError(APIError):
@@ -131,8 +228,9 @@ class APIResponseValidationError(APIError):
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
-        self.body_snippet = body_snippet[:BODY_SNIPPET_LIMIT]
-        self.errors = tuple(errors)
+        # Redacted before it is cut (a token across the limit leaves no prefix).
+        self.body_snippet = _snippet(body_snippet)
+        self.errors = tuple(_redact(e) for e in errors)
 
     def __str__(self) -> str:
         detail = f" ({'; '.join(self.errors)})" if self.errors else ""
@@ -162,9 +260,9 @@ class APIStatusError(APIError):
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
-        self.type = type
-        self.body = body
-        self.request_id = request_id
+        self.type = _redact_optional(type)
+        self.body = _redact_value(body)
+        self.request_id = _redact_optional(request_id)
 
     def __str__(self) -> str:
         kind = f" {self.type}" if self.type else ""
@@ -256,7 +354,7 @@ class JobFailedError(LosantError):
     def __init__(self, outcome: JobOutcome) -> None:
         self.outcome = outcome
         detail = f": {outcome.error}" if outcome.error else ""
-        super().__init__(f"job {outcome.status}{detail}")
+        super().__init__(_redact(f"job {outcome.status}{detail}"))
 
 
 class JobAmbiguousError(LosantError):
@@ -267,8 +365,8 @@ class JobAmbiguousError(LosantError):
     """
 
     def __init__(self, message: str, *, candidates: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.candidates = tuple(candidates)
+        super().__init__(_redact(message))
+        self.candidates = tuple(_redact(c) for c in candidates)
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
@@ -306,15 +404,16 @@ def _make_status_error(
     """
     type_: str | None = None
     message: str | None = None
+    body = _redact_value(body, token)
+    request_id = _redact_optional(request_id, token)
     if isinstance(body, Mapping):
         raw_type, raw_message = body.get("type"), body.get("message")
         type_ = raw_type if isinstance(raw_type, str) else None
         message = raw_message if isinstance(raw_message, str) else None
-    elif isinstance(body, (str, bytes)):
+    elif isinstance(body, str):
         body = _snippet(body, token)
     if message is None:
         message = f"HTTP {status_code}"
-    message = _redact(message, token)
     cls = _status_error_class(status_code)
     if cls is RateLimitError:
         return RateLimitError(

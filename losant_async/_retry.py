@@ -23,7 +23,7 @@ from typing import Final
 import httpx
 
 from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY, RETRY_JITTER
-from ._exceptions import APIConnectionError
+from ._exceptions import APIConnectionError, PoolTimeoutError
 
 __all__ = ["set_testing"]
 
@@ -31,8 +31,12 @@ __all__ = ["set_testing"]
 class _RetryPolicy(enum.Enum):
     """Which failures a request may be repeated after."""
 
-    SAFE = "safe"  # connect/read errors, timeouts, 408, 429, 5xx
-    ENQUEUE = "enqueue"  # only connect errors (nothing reached the server) and 429
+    # connect/read errors (a connection that died before the answer, too),
+    # timeouts other than the pool's, 408, 429, 5xx
+    SAFE = "safe"
+    # only connect errors (nothing reached the server) and 429; never after
+    # the request may have been written (issue 11, defect 1)
+    ENQUEUE = "enqueue"
     NEVER = "never"
 
 
@@ -64,6 +68,10 @@ def _should_retry(policy: _RetryPolicy, outcome: int | BaseException) -> bool:
             return True
         return policy is _RetryPolicy.SAFE and (outcome == 408 or outcome >= 500)
     cause = outcome.__cause__ if isinstance(outcome, APIConnectionError) else outcome
+    if isinstance(outcome, PoolTimeoutError) or isinstance(cause, httpx.PoolTimeout):
+        # It already waited the whole pool timeout; waiting again would only
+        # hide a pool that is full for good (issue 11, defect 2).
+        return False
     if policy is _RetryPolicy.ENQUEUE:
         return isinstance(cause, _CONNECT_ERRORS)
     return isinstance(outcome, APIConnectionError) or isinstance(cause, _TRANSPORT_ERRORS)

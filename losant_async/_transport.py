@@ -3,19 +3,21 @@
 `_Transport` builds each `httpx.Request` itself and hands it straight to an
 `httpx.AsyncBaseTransport` (or to a caller's `httpx.AsyncClient`). It returns
 status, headers and bytes: it knows HTTP and nothing about models. Which
-failures are retried, and after how long, is decided in `_retry`.
+failures are retried, and after how long, is decided in `_retry`; bodies are
+read within their byte cap by `_body`; the proxy the environment names is
+found by `_proxy_env`; log and traceback redaction is `_redaction`'s.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import inspect
 import json as _json
 import logging
 import os
 import time
-import urllib.request
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import IO, Final, TypeAlias
@@ -26,13 +28,18 @@ import attrs
 import httpx
 
 from . import _retry
+from ._body import read_body, read_bounded
 from ._constants import (
     ACCEPT_VERSION,
-    BODY_SNIPPET_BYTES,
     DEFAULT_BASE_URL,
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_QUERY,
+    DEFAULT_RESPONSE_DEADLINE,
     DEFAULT_TIMEOUT,
+    EXTENSION_MAX_BODY,
+    EXTENSION_STREAM,
     MAX_RETRY_AFTER,
     URL_CACHE_SIZE,
     USER_AGENT,
@@ -43,16 +50,22 @@ from ._exceptions import (
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
+    PoolTimeoutError,
+    ResponseTooLargeError,
     _make_status_error,
     _redact,
+    _redact_value,
+    _remember_secret,
     _snippet,
 )
 from ._http11 import _default_transport
+from ._proxy_env import _env_proxy as _env_proxy
+from ._redaction import _clean_cause, _filter_httpx_logs
 
 # The retry policy lives in _retry. `X as X` re-exports what callers and tests
 # have always imported from here: `_RetryPolicy` is part of `request()`'s
 # signature, and conftest switches delays off with `_transport.set_testing`.
-from ._retry import _TRANSPORT_ERRORS
+from ._retry import _CONNECT_ERRORS, _TRANSPORT_ERRORS
 from ._retry import _backoff as _backoff
 from ._retry import _parse_retry_after as _parse_retry_after
 from ._retry import _RetryPolicy as _RetryPolicy
@@ -65,6 +78,8 @@ _log = logging.getLogger("losant_async")
 
 # Data fields and file fields (as httpx `files=`) of a multipart request.
 _Multipart: TypeAlias = tuple[Mapping[str, str], Mapping[str, tuple[str, "IO[bytes] | bytes", str]]]
+# A token, or a callable (sync or async) that returns the current one.
+TokenSource: TypeAlias = str | Callable[[], str] | Callable[[], Awaitable[str]]
 
 
 class _NoBody(enum.Enum):
@@ -73,20 +88,13 @@ class _NoBody(enum.Enum):
 
 _NO_BODY: Final = _NoBody.NO_BODY
 
+# How `_http11` words the error for a body beyond the request's max_body
+# extension (its ``_too_large``).
+_BODY_CAP_HIT: Final = "exceeds max_body_size"
 
-class _RedactFilter(logging.Filter):
-    """Blank out bearer tokens in every record of the ``losant_async`` logger."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-if not any(isinstance(f, _RedactFilter) for f in _log.filters):
-    _log.addFilter(_RedactFilter())
+# What a DELETE answers once the resource is gone (Losant's ``success`` schema,
+# the answer of 41 of its 46 DELETE actions and of the one this client sends).
+_DELETED: Final = b'{"success":true}'
 
 
 # --- the retry loop's sleep -------------------------------------------------
@@ -101,12 +109,20 @@ async def _sleep(seconds: float) -> None:
 
 
 class _ErrorMap:
-    """The one place httpx exceptions become ours (raised ``from`` the original)."""
+    """The one place httpx exceptions become ours (raised ``from`` the original).
 
-    __slots__ = ("_token",)
+    ``owner`` is the transport: once it is closed, an httpx error or the
+    pool's ``RuntimeError("the transport is closed")`` is `ClientClosedError`
+    (issue 11, defect 11). Around a caller's own code (``user_code``: the body
+    of a stream's ``async with``) only httpx errors are touched.
+    """
 
-    def __init__(self, token: str | None) -> None:
-        self._token = token
+    __slots__ = ("_owner", "_stream", "_user_code")
+
+    def __init__(self, owner: _Transport, *, stream: bool, user_code: bool = False) -> None:
+        self._owner = owner
+        self._stream = stream
+        self._user_code = user_code
 
     def __enter__(self) -> None:
         return None
@@ -117,17 +133,34 @@ class _ErrorMap:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc is None:
+        if exc is None or not isinstance(exc, Exception):
+            return  # cancellation and other BaseExceptions pass untouched
+        owner = self._owner
+        token = owner._token
+        ours = (httpx.HTTPError,) if self._user_code else (httpx.HTTPError, RuntimeError)
+        if owner._closed and isinstance(exc, ours) and not isinstance(exc, ClientClosedError):
+            raise ClientClosedError(
+                "The client was closed while this request was waiting or in flight."
+            ) from _clean_cause(exc, token)
+        if isinstance(exc, APIStatusError) or not isinstance(exc, _TRANSPORT_ERRORS):
             return
         name = type(exc).__name__
+        cause = _clean_cause(exc, token)
+        if isinstance(exc, httpx.RemoteProtocolError) and _BODY_CAP_HIT in str(exc):
+            # The HTTP/1.1 transport stopped at the request's max_body extension.
+            limit = owner._max_body or 0
+            raise ResponseTooLargeError(
+                f"The response body was more than max_response_bytes={limit} bytes.", limit=limit
+            ) from cause
+        if isinstance(exc, httpx.PoolTimeout):
+            raise PoolTimeoutError(owner._pool_timeout_message(stream=self._stream)) from cause
         if isinstance(exc, httpx.TimeoutException):
-            raise APITimeoutError(f"Request timed out ({name}).") from exc
-        if isinstance(exc, _TRANSPORT_ERRORS):
-            detail = _redact(str(exc), self._token)
-            message = (
-                f"Connection error ({name}): {detail}" if detail else f"Connection error ({name})."
-            )
-            raise APIConnectionError(message) from exc
+            raise APITimeoutError(f"Request timed out ({name}).") from cause
+        detail = _redact(str(exc), token)
+        message = (
+            f"Connection error ({name}): {detail}" if detail else f"Connection error ({name})."
+        )
+        raise APIConnectionError(message) from cause
 
 
 def _status_error(
@@ -137,7 +170,7 @@ def _status_error(
     token: str | None,
     retry_after: float | None,
 ) -> APIStatusError:
-    """The typed error of an error response; ``retry_after`` is kept by a 429's."""
+    """The typed error of an error (or redirect) response; a 429's keeps ``retry_after``."""
     body: object = None
     if content:
         try:
@@ -145,6 +178,18 @@ def _status_error(
         except (ValueError, RecursionError):
             # An error status wins over an unparseable body (API.md "Errors").
             body = content
+    if 300 <= status_code < 400:
+        # A redirect is an error, never the resource (issue 11, defect 11):
+        # the library follows none, as no Losant action answers with one.
+        location = headers.get("location")
+        where = f" to {_snippet(location, token)}" if location else ""
+        return APIStatusError(
+            f"The server answered a redirect ({status_code}){where}; redirects are not "
+            "followed. Check base_url.",
+            status_code=status_code,
+            body=_redact_value(body, token),
+            request_id=_snippet(headers.get("x-request-id"), token) or None,
+        )
     return _make_status_error(
         status_code,
         body,
@@ -156,7 +201,7 @@ def _status_error(
 
 @attrs.frozen
 class _Response:
-    """A fully read 2xx/3xx response."""
+    """A fully read 2xx response."""
 
     status_code: int
     headers: httpx.Headers
@@ -239,49 +284,26 @@ _EMPTY_BODY: Final = httpx.ByteStream(b"")
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 
 
-def _env_proxy(base_url: str) -> str | None:
-    """The proxy that ``HTTPS_PROXY`` & co. name for ``base_url``, as httpx clients honour."""
-    url = httpx.URL(base_url)
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(url.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass(url.host):
-        return None
-    return proxy
+def _check_token(token: object) -> str:
+    """A token as a header value can carry it (never quoted in the message)."""
+    if not isinstance(token, str):
+        raise TypeError(f"the token must be a str, not {type(token).__name__}")
+    if not token:
+        raise ValueError("the token must not be empty")
+    if any(c in token for c in "\r\n\0"):
+        raise ValueError("the token must not contain CR, LF or NUL")
+    return token
 
 
-async def _read_bounded(response: httpx.Response) -> bytes:
-    """At most enough of an error body for a snippet (a stream's body may be endless)."""
-    limit = BODY_SNIPPET_BYTES
-    chunks: list[bytes] = []
-    size = 0
-    # Cancelling (not `break`) stops the read: the exception unwinds httpx's and
-    # httpcore's nested async generators, which a `break` would leave for the
-    # garbage collector (a ResourceWarning under trio).
-    with anyio.CancelScope() as scope:
-        async for chunk in response.aiter_bytes():
-            if size < limit:
-                chunks.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                scope.cancel()
-    return b"".join(chunks)[:limit]
-
-
-async def _read_all(response: httpx.Response) -> bytes:
-    """The whole (decoded) body of a streamed response, which is then closed."""
-    stream = response.stream
-    if type(stream) is httpx.ByteStream and "content-encoding" not in response.headers:
-        # The transport read the body with the head and let the connection go:
-        # nothing is left to read, decode or release.
-        content = b"".join(stream)
-        response.is_closed = True
-        return content
-    try:
-        return await response.aread()
-    finally:
-        if not response.is_closed:
-            with anyio.CancelScope(shield=True):
-                await response.aclose()
+def _ambiguous(failure: Exception) -> bool:
+    """Whether the server may have acted on a request that failed this way."""
+    if isinstance(failure, APIStatusError):
+        return failure.status_code == 408 or failure.status_code >= 500
+    if isinstance(failure, PoolTimeoutError):
+        return False
+    return isinstance(failure, APIConnectionError) and not isinstance(
+        failure.__cause__, _CONNECT_ERRORS
+    )
 
 
 class _Transport:
@@ -289,42 +311,73 @@ class _Transport:
 
     __slots__ = (
         "_closed",
+        "_deadline",
         "_default_query",
         "_errors",
         "_headers",
         "_host_headers",
         "_http_client",
+        "_max_body",
+        "_max_connections",
         "_max_retries",
+        "_max_streams",
         "_owns_transport",
+        "_stream_errors",
         "_timeout",
         "_token",
+        "_token_lock",
+        "_token_source",
         "_transport",
         "_urls",
+        "_user_errors",
         "base_url",
     )
 
     def __init__(
         self,
         *,
-        token: str | None,
+        token: TokenSource | None,
         base_url: str = DEFAULT_BASE_URL,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
+        limits: httpx.Limits | None = None,
+        max_streams: int | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        response_deadline: float | None = DEFAULT_RESPONSE_DEADLINE,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         if http_client is not None and transport is not None:
             raise ValueError("give http_client or transport, not both")
+        if http_client is not None and (limits is not None or max_streams is not None):
+            raise ValueError(
+                "limits and max_streams shape the library's own pool: "
+                "set them on your http_client instead"
+            )
         self.base_url = base_url.rstrip("/")
-        self._token = token
         self._max_retries = max_retries
         timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         # Read-only, shared by every request's extensions (httpcore only reads it).
         self._timeout: dict[str, float | None] = timeout.as_dict()
         self._default_query = urlencode(DEFAULT_QUERY)
+        self._max_body = max_response_bytes
+        self._deadline = response_deadline
+        limits = DEFAULT_LIMITS if limits is None else limits
+        self._max_connections = limits.max_connections
+        self._max_streams = max_streams
+        # A callable token is fetched at the first request, and again once
+        # after a 401 (API.md "Client and façade").
+        self._token_source: Callable[[], str | Awaitable[str]] | None = None
+        self._token_lock: anyio.Lock | None = None
+        self._token: str | None = None
+        if callable(token):
+            self._token_source = token
+        elif token:
+            self._token = _check_token(token)
+            _remember_secret(token)
         merged = httpx.Headers(
             {
                 "Accept": "application/json",
@@ -332,23 +385,32 @@ class _Transport:
                 "User-Agent": USER_AGENT,
             }
         )
-        if token:
-            merged["Authorization"] = f"Bearer {token}"
         if headers:
             merged.update(headers)
         self._headers = merged
         # The default headers with ``Host`` in front (as httpx puts it), per netloc.
         self._host_headers: tuple[bytes, httpx.Headers] | None = None
+        self._set_token(self._token)
         self._urls: dict[str, httpx.URL] = {}
-        self._errors = _ErrorMap(token)
+        self._errors = _ErrorMap(self, stream=False)
+        self._stream_errors = _ErrorMap(self, stream=True)
+        self._user_errors = _ErrorMap(self, stream=True, user_code=True)
         self._http_client = http_client
         # Whoever creates a resource closes it: a given transport stays the caller's.
         self._owns_transport = http_client is None and transport is None
         if transport is None and http_client is None:
             # The lean HTTP/1.1 pool; httpx's own where a proxy is configured.
-            transport = _default_transport(proxy=_env_proxy(self.base_url))
+            transport = self._make_pool(limits, max_streams)
+        if not isinstance(transport, _http11_types()):
+            # httpx sends the requests: its DEBUG lines echo headers.
+            _filter_httpx_logs()
         self._transport = transport
         self._closed = False
+
+    def _make_pool(self, limits: httpx.Limits, max_streams: int | None) -> httpx.AsyncBaseTransport:
+        return _default_transport(
+            proxy=_env_proxy(self.base_url), limits=limits, max_streams=max_streams
+        )
 
     def __repr__(self) -> str:
         return f"_Transport(base_url={self.base_url!r})"
@@ -382,8 +444,73 @@ class _Transport:
         if self._closed:
             raise ClientClosedError("The client is closed.")
 
-    def _url(self, path: str, params: Sequence[tuple[str, str]]) -> str:
+    def _pool_timeout_message(self, *, stream: bool) -> str:
+        wait = self._timeout.get("pool")
+        within = f"within the pool timeout ({wait:g} s)" if wait is not None else "in time"
+        if stream and self._max_streams is not None:
+            return (
+                f"No stream slot came free {within}: max_streams={self._max_streams} "
+                "streams are open. Close streams you no longer read, or raise max_streams."
+            )
+        return (
+            f"No connection came free {within}: all limits.max_connections="
+            f"{self._max_connections} connections to this host are busy. "
+            "Send fewer requests at once, or raise limits.max_connections."
+        )
+
+    # -- the token ---------------------------------------------------------------
+
+    def _set_token(self, token: str | None) -> None:
+        """Make ``token`` the one every request sends from now on."""
+        self._token = token
+        if token:
+            _remember_secret(token)
+            self._headers["Authorization"] = f"Bearer {token}"
+        elif "authorization" in self._headers:
+            del self._headers["Authorization"]
+        self._host_headers = None
+
+    async def _fetch_token(self) -> str:
+        source = self._token_source
+        assert source is not None
+        value = source()
+        if inspect.isawaitable(value):
+            value = await value
+        return _check_token(value)
+
+    def _lock(self) -> anyio.Lock:
+        if self._token_lock is None:
+            self._token_lock = anyio.Lock()
+        return self._token_lock
+
+    async def _ensure_token(self) -> None:
+        """Fetch a callable's token before the first request (once, however many wait)."""
+        if self._token_source is None or self._token is not None:
+            return
+        async with self._lock():
+            if self._token is None:
+                self._set_token(await self._fetch_token())
+
+    async def _refresh_token(self, stale: str | None) -> bool:
+        """After a 401 with ``stale``: ask the callable again; whether the token changed."""
+        if self._token_source is None:
+            return False
+        async with self._lock():
+            if self._token != stale:
+                return True  # another request already refreshed it
+            fresh = await self._fetch_token()
+            if fresh == stale:
+                return False
+            _log.info("the token was refused (401); retrying with the token callable's new one")
+            self._set_token(fresh)
+            return True
+
+    # -- building requests -----------------------------------------------------
+
+    def _url(self, path: str, params: Sequence[tuple[str, str]], *, flags: bool = True) -> str:
         # The default query goes first, as the official SDKs send it.
+        if not flags:
+            return f"{self.base_url}{path}?{urlencode(params)}" if params else self.base_url + path
         if params:
             return f"{self.base_url}{path}?{self._default_query}&{urlencode(params)}"
         return f"{self.base_url}{path}?{self._default_query}"
@@ -465,6 +592,26 @@ class _Transport:
             return httpx.Request(method, url, headers=headers, extensions=extensions)
         return httpx.Request(method, url, headers=headers, json=json, extensions=extensions)
 
+    # -- requests ----------------------------------------------------------------
+
+    async def _attempt(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+        """Send once and read the whole body, within the body cap and the deadline."""
+        deadline = self._deadline
+        if deadline is None:
+            with self._errors:
+                response = await self._send(request, stream=True)
+                return response, await read_body(response, self._max_body)
+        with anyio.CancelScope(deadline=anyio.current_time() + deadline) as scope:
+            with self._errors:
+                response = await self._send(request, stream=True)
+                return response, await read_body(response, self._max_body)
+        # Only the deadline's own cancellation lands here (issue 11, defect 10).
+        assert scope.cancelled_caught
+        raise APITimeoutError(
+            f"The response did not complete within response_deadline={deadline:g} s "
+            "(from sending the request to the last byte of the answer)."
+        )
+
     async def request(
         self,
         method: str,
@@ -478,23 +625,37 @@ class _Transport:
     ) -> _Response:
         """Send a request, retrying as ``retry`` allows, and read the whole body.
 
-        Returns only for a status below 400; raises the `APIStatusError`
-        subclass for the status otherwise, `APIConnectionError` /
-        `APITimeoutError` when no response came, `ClientClosedError` when closed.
+        Returns only for a 2xx status; raises the `APIStatusError` subclass
+        for the status otherwise (a 3xx is `APIStatusError`: redirects are
+        not followed), `APIConnectionError` / `APITimeoutError` when no
+        response came, `ResponseTooLargeError` for a body beyond the cap,
+        `ClientClosedError` when closed.
+
+        A 401 asks a token callable for a new token and repeats the request
+        once with it, whatever ``retry`` says: a 401 means nothing was done.
+        A DELETE that meets 404 after a retry that followed an ambiguous
+        failure (5xx, 408, a read error) answers success: the first attempt
+        deleted it.
         """
         self._check_open()
+        await self._ensure_token()
         url = self._parsed(self._url(path, params))
-        merged = self._merged_headers(headers)
         positions = _file_positions(multipart) if multipart is not None else {}
         attempt = 0
+        refreshed = False
+        ambiguous = False
         while True:
-            request = self._build(method, url, merged, self._timeout, json, multipart)
+            sent_with = self._token
+            request = self._build(
+                method, url, self._merged_headers(headers), self._timeout, json, multipart
+            )
+            if self._max_body is not None:
+                # The HTTP/1.1 transport stops reading past it (issue 11, defect 10).
+                request.extensions[EXTENSION_MAX_BODY] = self._max_body
             debug = _log.isEnabledFor(logging.DEBUG)
             started = time.perf_counter() if debug else 0.0
             try:
-                with self._errors:
-                    response = await self._send(request, stream=True)
-                    content = await _read_all(response)
+                response, content = await self._attempt(request)
             except APIConnectionError as exc:
                 if debug:
                     _log.debug(
@@ -517,13 +678,35 @@ class _Transport:
                         status,
                         (time.perf_counter() - started) * 1000,
                     )
-                if status < 400:
+                if status < 300:
                     return _Response(status, response.headers, content, token=self._token)
+                if (
+                    status == 401
+                    and not refreshed
+                    and self._token_source is not None
+                    and (multipart is None or _rewind(multipart, positions))
+                ):
+                    refreshed = True
+                    if await self._refresh_token(sent_with):
+                        self._check_open()
+                        continue
+                if status == 404 and ambiguous and method.upper() == "DELETE":
+                    _log.info(
+                        "%s %s -> 404 after a retry: the earlier attempt deleted it", method, path
+                    )
+                    return _Response(
+                        200,
+                        httpx.Headers({"Content-Type": "application/json"}),
+                        _DELETED,
+                        token=self._token,
+                    )
                 retry_after = _parse_retry_after(response.headers)
                 failure = _status_error(status, response.headers, content, self._token, retry_after)
                 # A wait beyond MAX_RETRY_AFTER is the caller's to decide on.
-                retryable = _should_retry(retry, status) and (
-                    retry_after is None or retry_after <= MAX_RETRY_AFTER
+                retryable = (
+                    status >= 400
+                    and _should_retry(retry, status)
+                    and (retry_after is None or retry_after <= MAX_RETRY_AFTER)
                 )
             if not (
                 retryable
@@ -532,6 +715,7 @@ class _Transport:
                 and (multipart is None or _rewind(multipart, positions))
             ):
                 raise failure
+            ambiguous = ambiguous or _ambiguous(failure)
             delay = 0.0 if _retry._zero_delay else _backoff(attempt, retry_after)
             attempt += 1
             _log.debug(
@@ -545,6 +729,8 @@ class _Transport:
             await _sleep(delay)
             self._check_open()
 
+    # -- streams -----------------------------------------------------------------
+
     def stream(
         self,
         method: str,
@@ -556,12 +742,41 @@ class _Transport:
     ) -> AbstractAsyncContextManager[httpx.Response]:
         """Open a streaming response (no retries: the stream layer reconnects).
 
-        A status >= 400 raises its typed error on entry. Otherwise the open
-        `httpx.Response` is yielded and closed on exit, even when cancelled.
-        ``read_timeout`` replaces the read phase of the timeout (``None``:
-        keep the transport's).
+        The request is the one Losant's JavaScript client sends (API.md,
+        Details: Streams): ``Accept: application/json``, ``Accept-Version``,
+        ``Authorization``, ``User-Agent`` (and ``losantdomain`` when set),
+        ``params`` as the whole query (none of the ``_actions`` / ``_links`` /
+        ``_embedded`` flags), plus ``headers`` (``Last-Event-ID``). The body
+        cap and the response deadline do not apply: the body is endless.
+
+        A 401 with a token callable refreshes the token once and re-opens. A
+        status >= 400 (or a redirect) raises its typed error on entry.
+        Otherwise the open `httpx.Response` is yielded and closed on exit,
+        even when cancelled. ``read_timeout`` replaces the read phase of the
+        timeout (``None``: keep the transport's).
         """
         return self._stream(method, path, params, headers, read_timeout)
+
+    async def _open_stream(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: Mapping[str, str] | None,
+        timeouts: dict[str, float | None],
+    ) -> httpx.Response:
+        request = self._build(method, url, self._merged_headers(headers), timeouts, _NO_BODY, None)
+        request.extensions[EXTENSION_STREAM] = True
+        started = time.perf_counter()
+        with self._stream_errors:
+            response = await self._send(request, stream=True)
+        _log.debug(
+            "%s %s -> %d (%.1f ms)",
+            method,
+            url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
 
     @contextlib.asynccontextmanager
     async def _stream(
@@ -573,33 +788,45 @@ class _Transport:
         read_timeout: float | None,
     ) -> AsyncIterator[httpx.Response]:
         self._check_open()
+        await self._ensure_token()
         timeout = self._timeout if read_timeout is None else {**self._timeout, "read": read_timeout}
-        url = self._parsed(self._url(path, params))
-        request = self._build(method, url, self._merged_headers(headers), timeout, _NO_BODY, None)
-        started = time.perf_counter()
-        with self._errors:
-            response = await self._send(request, stream=True)
-        try:
-            _log.debug(
-                "%s %s -> %d (%.1f ms)",
-                method,
-                path,
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
+        url = self._parsed(self._url(path, params, flags=False))
+        refreshed = False
+        while True:
+            sent_with = self._token
+            response = await self._open_stream(method, url, headers, timeout)
+            status = response.status_code
+            if status < 300:
+                break
+            try:
+                with self._stream_errors:
+                    content = await read_bounded(response)
+            finally:
+                with anyio.CancelScope(shield=True), self._stream_errors:
+                    await response.aclose()
+            if status == 401 and not refreshed and self._token_source is not None:
+                refreshed = True
+                if await self._refresh_token(sent_with):
+                    self._check_open()
+                    continue
+            raise _status_error(
+                status,
+                response.headers,
+                content,
+                self._token,
+                _parse_retry_after(response.headers),
             )
-            if response.status_code >= 400:
-                with self._errors:
-                    content = await _read_bounded(response)
-                raise _status_error(
-                    response.status_code,
-                    response.headers,
-                    content,
-                    self._token,
-                    _parse_retry_after(response.headers),
-                )
-            # httpx errors raised while the caller reads the body are translated too.
-            with self._errors:
+        try:
+            # httpx errors raised while the caller reads the body are translated
+            # too; the caller's own exceptions pass untouched.
+            with self._user_errors:
                 yield response
         finally:
-            with anyio.CancelScope(shield=True), self._errors:
+            with anyio.CancelScope(shield=True), self._stream_errors:
                 await response.aclose()
+
+
+def _http11_types() -> tuple[type, ...]:
+    from ._http11._transport import Http11Transport
+
+    return (Http11Transport,)

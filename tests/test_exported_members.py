@@ -46,6 +46,8 @@ def test_contract_names_are_exported() -> None:
         "AsyncApplication",
         "MqttStream",
         "MqttMessage",
+        "StreamGap",
+        "JobError",
         "JobHandle",
         "JobOutcome",
         "JobProgress",

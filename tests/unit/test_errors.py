@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+import traceback
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -28,11 +29,13 @@ from losant_async._exceptions import (
     LosantError,
     NotFoundError,
     PermissionDeniedError,
+    PoolTimeoutError,
     RateLimitError,
+    ResponseTooLargeError,
     TooLargeError,
     UnprocessableEntityError,
 )
-from losant_async._transport import _RetryPolicy, _Transport
+from losant_async._transport import _Response, _RetryPolicy, _Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 PATH = f"/applications/{APP_ID}"
@@ -187,15 +190,20 @@ async def _instances(router: respx.MockRouter) -> list[BaseException]:
     for status in (400, 401, 403, 404, 409, 413, 422, 429, 500, 408):
         body = {"type": "X", "message": f"Bearer {TOKEN} {TOKEN}"}
         errors.append(_exceptions._make_status_error(status, body, token=TOKEN))
+    chained = httpx.ConnectError(f"failed for {TOKEN}")
+    chained.__context__ = OSError(f"socket said Bearer {TOKEN}")
     router.get(PATH).mock(
         side_effect=[
-            httpx.ConnectError(f"failed for {TOKEN}"),
+            chained,
             httpx.ReadTimeout(f"slow for {TOKEN}"),
+            httpx.PoolTimeout(f"no slot for {TOKEN}"),
             httpx.Response(200, text=f"not json {TOKEN}"),
         ]
     )
-    transport = _Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0)
-    for _ in range(2):
+    transport = _Transport(
+        token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0, max_response_bytes=10**6
+    )
+    for _ in range(3):
         try:
             await transport.request("GET", PATH, retry=_RetryPolicy.NEVER)
         except APIConnectionError as exc:
@@ -215,6 +223,7 @@ async def _instances(router: respx.MockRouter) -> list[BaseException]:
     errors.append(JobAmbiguousError("two logs match", candidates=["a", "b"]))
     errors.append(APIError("generic"))
     errors.append(LosantError("root"))
+    errors.append(ResponseTooLargeError(f"too large for {TOKEN}", limit=10))
     return errors
 
 
@@ -225,10 +234,12 @@ async def test_token_never_in_any_error_class(respx_mock: respx.MockRouter) -> N
     for error in errors:
         assert TOKEN not in str(error), type(error)
         assert TOKEN not in repr(error), type(error)
-        # A decoded JSON body is the server's data, kept as sent; the rest is ours.
+        # Every attribute, the body included (issue 11, defect 4), and the
+        # traceback with its chained causes and contexts.
         for name, value in vars(error).items():
-            if name != "body":
-                assert TOKEN not in str(value), (type(error), name)
+            assert TOKEN not in str(value), (type(error), name)
+        formatted = "".join(traceback.format_exception(error))
+        assert TOKEN not in formatted, type(error)
     covered = {type(error).__name__ for error in errors}
     assert covered == set(_exceptions.__all__)
 
@@ -252,3 +263,99 @@ def test_hierarchy() -> None:
     ):
         assert issubclass(cls, APIStatusError)
         assert issubclass(cls, LosantError)
+
+
+@pytest.mark.anyio
+async def test_every_string_of_a_status_error_is_redacted(respx_mock: respx.MockRouter) -> None:
+    """type, message, body (nested JSON too), request_id and validation_errors carry no token."""
+    body = {
+        "type": f"Bad{TOKEN}",
+        "message": f"Bearer {TOKEN}",
+        "validationErrors": [{"type": "x", "message": f"token {TOKEN} rejected"}],
+        "nested": {TOKEN: [f"a {TOKEN}", {"deep": TOKEN}], "n": 3},
+    }
+    error = await _fail(
+        respx_mock, httpx.Response(422, json=body, headers={"X-Request-Id": f"r-{TOKEN}"})
+    )
+    assert isinstance(error, UnprocessableEntityError)
+    assert error.type == "Bad***"
+    assert error.request_id == "r-***"
+    assert error.validation_errors == [{"type": "x", "message": "token *** rejected"}]
+    assert error.body == {
+        "type": "Bad***",
+        "message": "Bearer ***",
+        "validationErrors": [{"type": "x", "message": "token *** rejected"}],
+        "nested": {"***": ["a ***", {"deep": "***"}], "n": 3},
+    }
+    for text in (str(error), repr(error), "".join(traceback.format_exception(error))):
+        assert TOKEN not in text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("offset", range(1008, 1030, 3))
+async def test_token_straddling_the_snippet_limit_leaves_no_prefix(
+    respx_mock: respx.MockRouter, offset: int
+) -> None:
+    """Redaction comes before truncation: a token across the 1,024 limit leaves no piece of it."""
+    text = "x" * offset + TOKEN + "y" * 2000
+    error = await _fail(respx_mock, httpx.Response(502, text=text))
+    assert isinstance(error.body, str)
+    assert len(error.body) == 1024
+    assert TOKEN[:4] not in error.body
+    response = _transport_response(text.encode())
+    with pytest.raises(APIResponseValidationError) as info:
+        response.json()
+    assert TOKEN[:4] not in info.value.body_snippet
+
+
+def _transport_response(content: bytes) -> _Response:
+    return _Response(200, httpx.Headers(), content, token=TOKEN)
+
+
+@pytest.mark.anyio
+async def test_decoding_error_snippet_is_redacted_without_the_transports_help(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """A model that does not fit quotes a body snippet without a token the transport has sent."""
+    from losant_async import AsyncApplication
+
+    respx_mock.get(f"{PATH}/readme").respond(200, json={"content": 5, "note": TOKEN})
+    async with AsyncApplication(APP_ID, token=TOKEN, base_url=BASE_URL) as app:
+        with pytest.raises(APIResponseValidationError) as info:
+            await app.readme()
+    assert TOKEN not in info.value.body_snippet
+    assert TOKEN not in "".join(traceback.format_exception(info.value))
+
+
+@pytest.mark.anyio
+async def test_chained_cause_with_the_token_is_replaced(respx_mock: respx.MockRouter) -> None:
+    """An httpx error quoting the token is chained as a redacted stand-in of the same type."""
+    original = httpx.ReadError(f"peer sent {TOKEN}")
+    original.__cause__ = OSError(f"errno 104 {TOKEN}")
+    respx_mock.get(PATH).mock(side_effect=original)
+    async with _Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0) as transport:
+        with pytest.raises(APIConnectionError) as info:
+            await transport.request("GET", PATH, retry=_RetryPolicy.SAFE)
+    cause = info.value.__cause__
+    assert type(cause) is httpx.ReadError
+    assert str(cause) == "peer sent ***"
+    assert cause.__cause__ is None
+    assert info.value.__suppress_context__
+    assert TOKEN not in "".join(traceback.format_exception(info.value))
+
+
+@pytest.mark.anyio
+async def test_pool_timeout_error_class() -> None:
+    """PoolTimeoutError is an APITimeoutError; ResponseTooLargeError an APIError with .limit."""
+    assert issubclass(PoolTimeoutError, APITimeoutError)
+    error = ResponseTooLargeError("big", limit=5)
+    assert isinstance(error, APIError)
+    assert error.limit == 5
+
+
+def test_short_tokens_are_not_redacted_process_wide() -> None:
+    """A placeholder token shorter than 8 characters does not blank that text everywhere."""
+    _exceptions._remember_secret("t")
+    _exceptions._remember_secret("tok_remembered_77")
+    assert _exceptions._redact("test tok_remembered_77") == "test ***"
+    assert APIError("a test").message == "a test"

@@ -611,14 +611,16 @@ async def test_stream_yields_open_response_and_closes_it() -> None:
         "GET",
         f"{PATH}/mqttSubscriptionStream",
         params=[("topic", "a/+")],
-        headers={"Accept": "text/event-stream"},
+        headers={"Last-Event-ID": "7"},
         read_timeout=6.0,
     ) as response:
         assert [chunk async for chunk in response.aiter_bytes()] == [b"data: a\n\n", b"data: b\n\n"]
     assert body.closed
     request = seen[0]
-    assert request.url.query == DEFAULT_QUERY + b"&topic=a%2F%2B"
-    assert request.headers.get_list("accept") == ["text/event-stream"]
+    # Only the caller's query: streams carry none of the SDK's flags (API.md, Streams).
+    assert request.url.query == b"topic=a%2F%2B"
+    assert request.headers.get_list("accept") == ["application/json"]
+    assert request.headers["last-event-id"] == "7"
     assert request.extensions["timeout"] == {"connect": 5, "read": 6.0, "write": 30, "pool": 30}
 
 

@@ -81,3 +81,5 @@ def app_id(local_server: LocalLosant) -> Iterator[str]:
     yield local_server.create_application(name="Test application")
     local_server.faults.clear()
     local_server.job_duration = _DEFAULT_JOB_DURATION
+    local_server.replay = False
+    local_server.clock_offset = 0.0

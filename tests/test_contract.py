@@ -228,30 +228,26 @@ def test_client_signature() -> None:
     """Details/Construction: AsyncLosant(token=None, *, base_url=None, timeout=Timeout(30,
     connect=5), max_retries=2, http_client=None)."""
     params = inspect.signature(AsyncLosant).parameters
-    assert list(params) == ["token", "base_url", "timeout", "max_retries", "http_client"]
+    assert list(params)[:5] == ["token", "base_url", "timeout", "max_retries", "http_client"]
     assert params["token"].default is None
     assert params["token"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
-    for name in ("base_url", "timeout", "max_retries", "http_client"):
+    for name in list(params)[1:]:
         assert params[name].kind is inspect.Parameter.KEYWORD_ONLY
     assert params["base_url"].default is None
     assert params["timeout"].default == httpx.Timeout(30.0, connect=5.0)
     assert params["max_retries"].default == 2
     assert params["http_client"].default is None
+    # Client and façade: accept_version= and losant_domain= (issue 10).
+    assert params["accept_version"].default == "^1.30.0"
+    assert params["losant_domain"].default is None
 
 
 def test_application_signature() -> None:
     """Details/Construction: AsyncApplication(application_id, **same keyword arguments)."""
     params = inspect.signature(AsyncApplication).parameters
-    assert list(params) == [
-        "application_id",
-        "token",
-        "base_url",
-        "timeout",
-        "max_retries",
-        "http_client",
-    ]
     client = inspect.signature(AsyncLosant).parameters
-    for name in ("token", "base_url", "timeout", "max_retries", "http_client"):
+    assert list(params) == ["application_id", *client]
+    for name in client:
         assert params[name].kind is inspect.Parameter.KEYWORD_ONLY
         assert params[name].default == client[name].default
 
@@ -531,34 +527,32 @@ async def test_every_action_headers_query_and_return(
 
 @pytest.mark.anyio
 async def test_stream_request_headers(respx_mock: respx.MockRouter) -> None:
-    """Details/Streams: the stream request sends Accept: text/event-stream, auth, Accept-Version,
-    default query, topic and keepAliveInterval."""
+    """Details/Streams: the stream request is Losant's JavaScript client's: Accept:
+    application/json, auth, Accept-Version, topic and whole-second keepAliveInterval, no flags."""
     route = respx_mock.get(APP_PATH + "/mqttSubscriptionStream").respond(204)
-    async with _app() as app, app.mqtt_subscription_stream("a/+/b", keep_alive_interval=1.5) as s:
+    async with _app() as app, app.mqtt_subscription_stream("a/+/b", keep_alive_interval=3.0) as s:
         assert [m async for m in s] == []
     request = route.calls.last.request
-    assert request.headers["accept"] == "text/event-stream"
+    assert request.headers["accept"] == "application/json"
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert request.headers["accept-version"] == "^1.30.0"
-    query = request.url.query.decode()
-    assert query.startswith(DEFAULT_QUERY)
-    assert request.url.params["topic"] == "a/+/b"
-    assert request.url.params["keepAliveInterval"] == "1.5"
+    assert "last-event-id" not in request.headers
+    assert dict(request.url.params) == {"topic": "a/+/b", "keepAliveInterval": "3"}
 
 
 @pytest.mark.anyio
 async def test_stream_read_timeout_follows_keep_alive(respx_mock: respx.MockRouter) -> None:
-    """Retries and timeouts: a stream's read timeout is tied to the keep-alive interval (3x, >= 1
-    s), not the request timeout."""
+    """Retries and timeouts: a stream's read timeout is tied to the keep-alive interval (3x), not
+    the request timeout."""
     route = respx_mock.get(APP_PATH + "/mqttSubscriptionStream").respond(204)
     async with _app() as app:
         async with app.mqtt_subscription_stream("t", keep_alive_interval=4) as s:
             assert [m async for m in s] == []
-        async with app.mqtt_subscription_stream("t", keep_alive_interval=0.1) as s:
+        async with app.mqtt_subscription_stream("t", keep_alive_interval=1) as s:
             assert [m async for m in s] == []
     first, second = route.calls[0].request, route.calls[1].request
     assert first.extensions["timeout"]["read"] == 12.0
-    assert second.extensions["timeout"]["read"] == 1.0
+    assert second.extensions["timeout"]["read"] == 3.0
     assert first.extensions["timeout"]["connect"] == 5.0
 
 
@@ -1443,6 +1437,8 @@ async def test_stream_drop_reconnects_real_http(
 ) -> None:
     """Streams: a dropped connection is re-opened and stream.reconnects counts it; no message is
     lost (Last-Event-ID)."""
+    # Losant replays nothing; the local Losant's replay knob exercises the Last-Event-ID path.
+    local_server.replay = True
     local_server.faults.drop_stream(after_events=1, times=1, application_id=app_id)
     async with local_app() as app, app.mqtt_subscription_stream("t/#") as stream:
         await _wait_for(lambda: local_server.open_streams >= 1)
@@ -1462,17 +1458,17 @@ async def test_stream_drop_reconnects_real_http(
 async def test_stream_silence_is_dead_connection(
     local_server: LocalLosant, local_app: Callable[..., AsyncApplication], app_id: str
 ) -> None:
-    """Details/Streams: silence longer than 3 keep-alive intervals (at least 1 s) ends a connection;
-    with reconnect off it raises."""
+    """Details/Streams: silence longer than 3 keep-alive intervals ends a connection; with
+    reconnect off it raises."""
     local_server.faults.stall_stream(times=1, application_id=app_id)
     async with local_app() as app:
         start = anyio.current_time()
-        async with app.mqtt_subscription_stream("t", keep_alive_interval=0.2, reconnect=False) as s:
-            with anyio.fail_after(10), pytest.raises(APIConnectionError):
+        async with app.mqtt_subscription_stream("t", keep_alive_interval=1, reconnect=False) as s:
+            with anyio.fail_after(15), pytest.raises(APIConnectionError):
                 async for _ in s:
                     pass
         elapsed = anyio.current_time() - start
-    assert 0.9 <= elapsed < 5
+    assert 2.9 <= elapsed < 10
 
 
 @pytest.mark.anyio
@@ -1542,7 +1538,7 @@ def _log(**fields: object) -> dict[str, object]:
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     base: dict[str, object] = {
         "id": "log0000000000000000000001",
-        "name": "export",
+        "name": "ApplicationExport",  # Losant's job name, not the action's (API.md "Job kinds")
         "applicationId": APP_ID,
         "resourceType": "application",
         "resourceId": APP_ID,
@@ -1610,7 +1606,7 @@ async def test_job_window_starts_before_enqueue() -> None:
     entries = _logs(
         _log(id="c" * 24, runQueuedAt=earlier, status="completed", output={"downloadUrls": ["u"]}),
         _log(id="d" * 24, runQueuedAt=old, status="completed"),
-        _log(id="e" * 24, name="archiveData", status="completed"),
+        _log(id="e" * 24, name="ArchiveData", status="completed"),
     )
     router.get(APP_PATH + "/jobLogs").respond(200, json=entries)
     # Followed by id once matched, if the handle polls again.
@@ -1716,7 +1712,7 @@ async def test_failed_job_wait_raises_progress_does_not(
     assert outcome.status == "errored"
     assert type(outcome.status) is str
     assert outcome.error is not None
-    assert "disk full" in outcome.error
+    assert outcome.error.message == "disk full"
 
 
 @pytest.mark.anyio
@@ -1969,7 +1965,7 @@ async def test_stream_silence_reconnects_real_http(
 ) -> None:
     """Streams: a silent (dead) connection is re-opened, and stream.reconnects counts it."""
     local_server.faults.stall_stream(times=1, application_id=app_id)
-    async with local_app() as app, app.mqtt_subscription_stream("t", keep_alive_interval=0.2) as s:
+    async with local_app() as app, app.mqtt_subscription_stream("t", keep_alive_interval=1) as s:
         got: list[MqttMessage] = []
 
         async def publish() -> None:

@@ -22,6 +22,7 @@ from losant_async import (
     AsyncApplication,
     AsyncLosant,
     DeviceCounts,
+    JobError,
     JobFailedError,
     JobHandle,
     JobOutcome,
@@ -47,6 +48,22 @@ async def client_and_facade() -> None:
         pass
     async with AsyncApplication(APP_ID, token="token", timeout=5.0) as standalone:
         assert_type(standalone, AsyncApplication)
+
+    async def fetch_token() -> str:
+        return "token"
+
+    async with AsyncLosant(
+        fetch_token,
+        accept_version="^1.30.0",
+        losant_domain="iot.example.com",
+        limits=httpx.Limits(max_connections=50),
+        max_streams=10,
+        max_response_bytes=None,
+        response_deadline=60.0,
+    ):
+        pass
+    async with AsyncApplication(APP_ID, token=lambda: "token", response_deadline=None):
+        pass
     await client.aclose()
     assert_type(client.is_closed, bool)
 
@@ -100,6 +117,7 @@ async def job_actions(app: AsyncApplication) -> None:
     assert_type(handle, JobHandle)
     assert_type(handle.job_id, str)
     assert_type(handle.enqueued_at, datetime)
+    assert_type(handle.server_time, datetime | None)
 
 
 async def streaming(app: AsyncApplication) -> None:
@@ -121,5 +139,8 @@ async def errors(app: AsyncApplication) -> None:
         assert_type(exc.status_code, int)
     except JobFailedError as exc:
         assert_type(exc.outcome, JobOutcome)
+        assert_type(exc.outcome.error, JobError | None)
+        if exc.outcome.error is not None:
+            assert_type(exc.outcome.error.message, str | None)
     except LosantError:
         pass

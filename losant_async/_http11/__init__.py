@@ -27,8 +27,15 @@ def _default_transport(
     cert: tuple[str, str] | str | None = None,
     limits: httpx.Limits | None = None,
     max_body_size: int | None = None,
+    max_streams: int | None = None,
+    trust_env: bool = True,
 ) -> httpx.AsyncBaseTransport:
-    """The fastest transport that can honour these options."""
+    """The fastest transport that can honour these options.
+
+    ``limits`` gives ``max_connections``, ``max_keepalive_connections`` and
+    ``keepalive_expiry``; ``max_streams`` caps streams on the lean transport
+    only (httpx's own has no notion of a stream).
+    """
     if http2 or proxy is not None or uds is not None or local_address is not None or cert:
         kwargs: dict[str, object] = {}
         if cert:
@@ -36,7 +43,7 @@ def _default_transport(
             ctx = (
                 verify
                 if isinstance(verify, ssl.SSLContext)
-                else httpx.create_ssl_context(verify=verify)
+                else httpx.create_ssl_context(verify=verify, trust_env=trust_env)
             )
             if isinstance(cert, str):
                 ctx.load_cert_chain(cert)
@@ -52,16 +59,22 @@ def _default_transport(
             proxy=proxy,
             uds=uds,
             local_address=local_address,
+            trust_env=trust_env,
             **kwargs,  # type: ignore[arg-type]
         )
     max_connections = DEFAULT_MAX_CONNECTIONS
+    max_idle: int | None = None
     expiry: float | None = DEFAULT_KEEPALIVE_EXPIRY
     if limits is not None:
         max_connections = limits.max_connections or max_connections
+        max_idle = limits.max_keepalive_connections
         expiry = limits.keepalive_expiry
     return Http11Transport(
         verify=verify,
         max_connections=max_connections,
+        max_keepalive_connections=max_idle,
         keepalive_expiry=expiry,
         max_body_size=max_body_size,
+        max_streams=max_streams,
+        trust_env=trust_env,
     )

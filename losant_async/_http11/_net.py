@@ -311,6 +311,11 @@ async def open_anyio(
             stream = await anyio.connect_tcp(host, port, **kwargs)
     except TimeoutError as exc:
         raise httpx.ConnectTimeout("timed out connecting") from exc
-    except (OSError, anyio.BrokenResourceError, ssl.SSLError) as exc:
+    except (
+        OSError,
+        anyio.BrokenResourceError,
+        anyio.EndOfStream,  # trio: the server closed during the TLS handshake
+        ssl.SSLError,
+    ) as exc:
         raise httpx.ConnectError(_message(exc)) from exc
     return AnyioConn(stream)

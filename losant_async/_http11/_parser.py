@@ -24,8 +24,24 @@ _HEADER_RE: Final = re.compile(rb"(" + _TOKEN + rb"):[ \t]*((?:" + _FIELD_CONTEN
 _STATUS_RE: Final = re.compile(
     rb"HTTP/([0-9]\.[0-9]) ([0-9]{3})(?: ((?:[ \t]|" + _FIELD_VCHAR + rb")*))?"
 )
-# Trailing whitespace after the size is tolerated, as h11 does, for servers in the wild.
-_CHUNK_RE: Final = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;.*)?[ \t]*\r\n")
+# RFC 9112 7.1.1: chunk-size *( BWS ";" BWS token [ BWS "=" BWS ( token /
+# quoted-string ) ] ) CRLF. Stricter than h11's ";.*": a bare CR, a NUL, an
+# unbalanced quote or an empty extension name ("2;") is how one parser's chunk
+# boundary becomes another's behind a proxy (issue 11, defect 7). Trailing
+# whitespace after the size is tolerated, as h11 does, for servers in the wild.
+_QUOTED: Final = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
+_CHUNK_EXT: Final = (
+    rb"(?:[ \t]*;[ \t]*" + _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED + rb"))?)*"
+)
+_CHUNK_RE = re.compile(rb"([0-9A-Fa-f]{1,20})" + _CHUNK_EXT + rb"[ \t]*\r\n")
+# Only these versions are HTTP/1.x as RFC 9112 defines it; "HTTP/5.6" is not.
+_VERSIONS = frozenset({b"1.0", b"1.1"})
+# Framing fields may not ride in a trailer (RFC 9110 6.5.1): a Content-Length
+# there is what h11 and llhttp reject as well.
+_TRAILER_FORBIDDEN = frozenset({b"content-length", b"transfer-encoding"})
+# Whether blank lines before a status line are skipped, as llhttp does (a real
+# aiohttp server sends a stray CRLF after a body); the h11 fuzz turns it off.
+_SKIP_BLANK_LINES = True
 _BLANK_RE: Final = re.compile(rb"\n\r?\n")
 _DIGITS_RE: Final = re.compile(rb"[0-9]+")
 _FOLD_RE: Final = re.compile(rb"[ \t]+")
@@ -46,6 +62,10 @@ _FRAMING_NAME_LENGTHS: Final = frozenset({10, 14, 17})
 MAX_HEADER_BYTES: Final = 64 * 1024
 MAX_LINE_BYTES: Final = 16 * 1024
 MAX_HEADERS: Final = 256
+# Interim (1xx) responses before the final one: how many, and how many bytes
+# in all, before the server is cut off (issue 11, defect 9).
+MAX_INTERIM: Final = 32
+MAX_INTERIM_BYTES: Final = 64 * 1024
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -145,6 +165,141 @@ def _find_blank(buf: bytes, max_bytes: int) -> int:
     return m.end()
 
 
+class HeadParser:
+    """Parses one response head incrementally, the 1xx interim responses before it included.
+
+    Each byte is scanned once for the blank line that ends a head block, and
+    each complete block is parsed once: a server dripping a head, or sending
+    megabytes of ``100 Continue``, costs time linear in what it sent, and is
+    cut off at ``MAX_INTERIM`` interim responses or ``MAX_INTERIM_BYTES``
+    bytes of them (issue 11, defect 9).
+    """
+
+    __slots__ = (
+        "_buf",
+        "_max_header_bytes",
+        "_max_headers",
+        "_max_line_bytes",
+        "_method",
+        "_scan",
+        "interim",
+        "interim_bytes",
+    )
+
+    def __init__(
+        self,
+        method: bytes,
+        *,
+        max_header_bytes: int = MAX_HEADER_BYTES,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        max_headers: int = MAX_HEADERS,
+    ) -> None:
+        self._method = method
+        self._max_header_bytes = max_header_bytes
+        self._max_line_bytes = max_line_bytes
+        self._max_headers = max_headers
+        self._buf = b""
+        # Where the search for the blank line resumes in ``_buf``.
+        self._scan = 0
+        self.interim = 0
+        self.interim_bytes = 0
+
+    @property
+    def pending(self) -> bool:
+        """Whether bytes of an unfinished head are held."""
+        return bool(self._buf)
+
+    def feed(self, data: bytes) -> tuple[Head, bytes] | None:
+        """Take one network read; the final head and the bytes after it, once complete."""
+        buf = self._buf + data if self._buf else data
+        start = 0
+        scan = self._scan
+        n = len(buf)
+        max_bytes = self._max_header_bytes
+        while True:
+            if scan == start and _SKIP_BLANK_LINES:
+                skip = start
+                while skip < n and buf[skip] in b"\r\n":
+                    skip += 1
+                if skip > start:
+                    self._count_interim(skip - start, blocks=0)
+                    start = scan = skip
+            if n > start and buf[start] < 0x21:
+                # h11 rejects a leading blank or control byte at once (a stray
+                # CR, or a TLS record sent to a plain-text port).
+                raise _error("illegal status line")
+            m = _BLANK_RE.search(buf, max(scan - 2, start), start + max_bytes + 2)
+            if m is None:
+                if n - start > max_bytes:
+                    raise _error("response header block too large")
+                self._buf = buf[start:] if start else buf
+                self._scan = n - start
+                return None
+            end = m.end()
+            block = buf[start:end]
+            parsed = _parse_block_fast(block, self._max_line_bytes, self._max_headers)
+            if parsed is None:
+                parsed = _parse_block(block, self._max_line_bytes, self._max_headers)
+            sm, fields = parsed
+            if sm[1] not in _VERSIONS:
+                raise _error(f"unsupported HTTP version {sm[1].decode('ascii')}")
+            status = int(sm[2])
+            start = scan = end
+            if status >= 200:
+                break
+            if status < 100 or status == 101:
+                # No upgrade is ever requested, so a 101 cannot be followed.
+                raise _error(f"unexpected status {status}")
+            _frame(fields, status, self._method, sm[1])
+            self._count_interim(len(block), blocks=1)
+        self._buf = b""
+        self._scan = 0
+        head = _frame(fields, status, self._method, sm[1])
+        head.reason = sm[3] or b""
+        return head, buf[start:] if start < n else b""
+
+    def _count_interim(self, size: int, *, blocks: int) -> None:
+        self.interim += blocks
+        self.interim_bytes += size
+        if self.interim > MAX_INTERIM or self.interim_bytes > MAX_INTERIM_BYTES:
+            raise _error(
+                f"too many interim (1xx) responses: over {MAX_INTERIM} "
+                f"or {MAX_INTERIM_BYTES} bytes before the final response"
+            )
+
+
+def quick_head(
+    data: bytes,
+    method: bytes,
+    max_header_bytes: int = MAX_HEADER_BYTES,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    max_headers: int = MAX_HEADERS,
+) -> tuple[Head, bytes] | None:
+    """A final head whole at the start of one read, and the bytes after it.
+
+    The common case without ``HeadParser``'s bookkeeping; ``None`` (a partial
+    head, an interim response, a stray CRLF) hands the read to ``HeadParser``,
+    which gives the same result or error for everything this accepts.
+    """
+    m = _BLANK_RE.search(data, 0, max_header_bytes + 2)
+    if m is None or data[:5] != b"HTTP/":
+        return None
+    end = m.end()
+    block = data[:end] if end < len(data) else data
+    parsed = _parse_block_fast(block, max_line_bytes, max_headers)
+    if parsed is None:
+        parsed = _parse_block(block, max_line_bytes, max_headers)
+    sm, fields = parsed
+    if sm[1] not in _VERSIONS:
+        raise _error(f"unsupported HTTP version {sm[1].decode('ascii')}")
+    status = int(sm[2])
+    if status < 200:
+        return None
+    head = _frame(fields, status, method, sm[1])
+    head.reason = sm[3] or b""
+    return head, data[end:] if end < len(data) else b""
+
+
 def parse_head(
     buf: bytes,
     method: bytes,
@@ -158,31 +313,17 @@ def parse_head(
     Returns the head and the number of bytes it used (1xx interim responses
     before it included), or ``None`` when ``buf`` holds no complete head yet.
     """
-    start = 0
-    while True:
-        if len(buf) > start and buf[start] < 0x21:
-            # h11 rejects a leading blank or control byte at once (a stray CRLF,
-            # or a TLS record sent to a plain-text port).
-            raise _error("illegal status line")
-        end = _find_blank(buf[start:] if start else buf, max_header_bytes)
-        if end < 0:
-            return None
-        block = buf[start : start + end]
-        parsed = _parse_block_fast(block, max_line_bytes, max_headers)
-        if parsed is None:
-            parsed = _parse_block(block, max_line_bytes, max_headers)
-        m, fields = parsed
-        status = int(m[2])
-        start += end
-        if status >= 200:
-            break
-        if status < 100 or status == 101:
-            # No upgrade is ever requested, so a 101 cannot be followed.
-            raise _error(f"unexpected status {status}")
-        _frame(fields, status, method, m[1])
-    head = _frame(fields, status, method, m[1])
-    head.reason = m[3] or b""
-    return head, start
+    parser = HeadParser(
+        method,
+        max_header_bytes=max_header_bytes,
+        max_line_bytes=max_line_bytes,
+        max_headers=max_headers,
+    )
+    parsed = parser.feed(buf)
+    if parsed is None:
+        return None
+    head, rest = parsed
+    return head, len(buf) - len(rest)
 
 
 def _parse_block(
@@ -365,23 +506,38 @@ class BodyReader:
         return out[0] if len(out) == 1 else b"".join(out)
 
     def _chunk_size(self, data: bytes, pos: int) -> int:
+        # The line is matched where it lies in ``data``: nothing after it is
+        # copied, so a read of many small chunks costs time linear in its size
+        # (issue 11, defect 6). Only a line split across reads is joined.
+        max_line = self._max_line
         known = len(self._line)
-        line = self._line + data[pos:] if known else data[pos:]
-        idx = line.find(b"\r\n", max(known - 1, 0))
-        if idx < 0:
-            if len(line) > self._max_line:
+        if known:
+            line = self._line + data[pos : pos + max_line + 2]
+            idx = line.find(b"\r\n", max(known - 1, 0))
+            if idx < 0:
+                if len(line) > max_line:
+                    raise _error("chunk size line too long")
+                self._line = line
+                return len(data)
+            self._line = b""
+            if idx > max_line:
                 raise _error("chunk size line too long")
-            self._line = line
-            return len(data)
-        self._line = b""
-        if idx > self._max_line:
-            raise _error("chunk size line too long")
-        m = _CHUNK_RE.fullmatch(line, 0, idx + 2)
+            m = _CHUNK_RE.fullmatch(line, 0, idx + 2)
+            after = pos + idx + 2 - known
+        else:
+            idx = data.find(b"\r\n", pos, pos + max_line + 2)
+            if idx < 0:
+                if len(data) - pos > max_line:
+                    raise _error("chunk size line too long")
+                self._line = data[pos:]
+                return len(data)
+            m = _CHUNK_RE.fullmatch(data, pos, idx + 2)
+            after = idx + 2
         if m is None:
             raise _error("illegal chunk header")
         self._left = int(m[1], 16)
         self._state = _CHUNK_DATA if self._left else _TRAILER
-        return pos + idx + 2 - known
+        return after
 
     def _trailer(self, data: bytes, pos: int) -> int:
         known = len(self._line)
@@ -395,7 +551,9 @@ class BodyReader:
             if end < 0:
                 self._line = buf
                 return len(data)
-            parse_fields(_split_lines(buf[:end]), self._max_headers)
+            for name, _ in parse_fields(_split_lines(buf[:end]), self._max_headers):
+                if name.lower() in _TRAILER_FORBIDDEN:
+                    raise _error(f"{name.decode('ascii')} in a trailer")
         self._line = b""
         self.done = True
         return pos + end - known

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -182,3 +183,57 @@ async def test_verify_false_is_an_explicit_opt_out(tls_server: TLSServer) -> Non
     """verify=False connects to an untrusted server (the caller asked for it)."""
     async with Http11Transport(verify=False) as t:
         assert await _get(t, f"https://localhost:{tls_server.port}/") == b"secure hello"
+
+
+def _close_during_handshake(*, read_hello: bool) -> tuple[socket.socket, threading.Thread]:
+    """A listener that accepts, optionally reads the ClientHello, and hangs up."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+
+    def serve() -> None:
+        try:
+            sock, _ = listener.accept()  # the test makes one connection
+        except OSError:
+            return
+        with sock:
+            if read_hello:
+                sock.settimeout(5)
+                with contextlib.suppress(OSError):
+                    sock.recv(65536)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+@pytest.mark.parametrize("read_hello", [True, False], ids=["after-hello", "at-once"])
+async def test_server_closing_during_handshake_is_a_connect_error(
+    client_ctx: ssl.SSLContext, read_hello: bool
+) -> None:
+    """A TLS server that hangs up mid-handshake gives httpx.ConnectError, never a bare error."""
+    listener, thread = _close_during_handshake(read_hello=read_hello)
+    port = listener.getsockname()[1]
+    try:
+        async with Http11Transport(verify=client_ctx) as t:
+            with pytest.raises(httpx.ConnectError):
+                await _get(t, f"https://localhost:{port}/")
+    finally:
+        listener.close()
+        thread.join(5)
+
+
+async def test_ssl_cert_file_is_honoured_on_the_direct_path(
+    tls_server: TLSServer, ca: trustme.CA, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With verify=True a CA bundle named by SSL_CERT_FILE is trusted, as httpx does."""
+    from pathlib import Path
+
+    bundle = Path(str(tmp_path)) / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    async with Http11Transport() as t:
+        assert await _get(t, f"https://localhost:{tls_server.port}/") == b"secure hello"
+    async with Http11Transport(trust_env=False) as t:
+        with pytest.raises(httpx.ConnectError, match=r"(?i)certificate"):
+            await _get(t, f"https://localhost:{tls_server.port}/")

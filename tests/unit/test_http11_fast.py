@@ -50,7 +50,7 @@ def _reference(block: bytes, max_line: int, max_headers: int) -> object:
 
 def _blocks(data: bytes) -> list[bytes]:
     """The head blocks at the start of ``data``, as ``parse_head`` cuts them."""
-    out = []
+    out: list[bytes] = []
     start = 0
     while len(out) < 3:
         try:
@@ -305,7 +305,12 @@ async def test_fast_peer_cannot_starve_other_tasks_or_cancellation(srv: Server) 
 async def test_direct_read_of_waiting_bytes_is_a_checkpoint(srv: Server) -> None:
     """On trio a read that finds bytes already there still delivers a pending cancellation."""
     body = b"y" * (256 * 1024)
-    srv.handler = lambda req, sock: sock.sendall(ok(body)) or True
+
+    def handler(req: Req, sock: socket.socket) -> bool:
+        sock.sendall(ok(body))
+        return True
+
+    srv.handler = handler
     async with Http11Transport() as t:
         response = await t.handle_async_request(request("GET", srv.url))
         await anyio.sleep(0.2)  # the rest of the body is now in the socket buffer

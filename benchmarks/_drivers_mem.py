@@ -26,7 +26,8 @@ import anyio.lowlevel
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 _PAGE: Final = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-# Streams per client: the default pool holds 100 connections and a stream keeps one.
+# Streams per client in the spread-out row (streams shared the 100 pooled
+# connections before issue 11); `--clients 1` puts them all on one client.
 _STREAMS_PER_CLIENT: Final = 50
 
 
@@ -101,14 +102,18 @@ async def _long_stream(base_url: str, events: int, warm: int, client: str) -> di
 # -- RSS with many open streams ------------------------------------------------------
 
 
-async def _many_streams(base_url: str, streams: int, client: str) -> dict[str, object]:
+async def _many_streams(
+    base_url: str, streams: int, client: str, clients: int | None = None
+) -> dict[str, object]:
     from benchmarks._drivers import DEFAULT_QUERY, HEADERS, TOKEN
     from benchmarks._server import HOLD_APP_ID, TOPIC
 
     opened = 0
     all_open = anyio.Event()
     release = anyio.Event()
-    clients = max(1, -(-streams // _STREAMS_PER_CLIENT))
+    if clients is None:
+        clients = max(1, -(-streams // _STREAMS_PER_CLIENT))
+    per_client = -(-streams // clients)
     async with AsyncExitStack() as stack:
         if client == "losant_async":
             from losant_async import AsyncLosant
@@ -133,7 +138,7 @@ async def _many_streams(base_url: str, streams: int, client: str) -> dict[str, o
 
             url = f"{base_url}/applications/{HOLD_APP_ID}/mqttSubscriptionStream"
             params = {**DEFAULT_QUERY, "topic": TOPIC}
-            limits = httpx.Limits(max_connections=_STREAMS_PER_CLIENT * 2)
+            limits = httpx.Limits(max_connections=max(per_client + 1, _STREAMS_PER_CLIENT * 2))
             https = [
                 await stack.enter_async_context(
                     httpx.AsyncClient(headers=HEADERS, timeout=10.0, limits=limits)
@@ -267,12 +272,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--warm", type=int, default=20_000)
     parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument(
+        "--clients",
+        type=int,
+        help=f"clients sharing the streams (default: {_STREAMS_PER_CLIENT} each)",
+    )
     args = parser.parse_args(argv)
     if args.what == "long":
         warm = min(args.warm, max(1, args.events // 10))
         result = anyio.run(_long_stream, args.url, args.events, warm, args.client)
     else:
-        result = anyio.run(_many_streams, args.url, args.streams, args.client)
+        result = anyio.run(_many_streams, args.url, args.streams, args.client, args.clients)
     print(json.dumps(result))
 
 

@@ -14,6 +14,8 @@ DECODE_APP_US: Final = 40.0
 RSS_GROWTH_MB: Final = 5.0
 IMPORT_MS: Final = 120.0
 CLI_HELP_MS: Final = 250.0
+# Issue 11, defect 6: catching up after a 0.3 s lag stalled the loop 325 ms.
+LAG_STALL_MS: Final = 50.0
 
 _MB: Final = 1024 * 1024
 
@@ -199,13 +201,46 @@ def _memory_rows(raw: dict[str, list[Any]]) -> list[dict[str, Any]]:
         for c in ("losant_async", "httpx-sse")
         if raw.get(f"memory/many/{c}")
     }
-    for client, r in many.items():
+    # Issue 11: each row says how many clients held the streams; one row has one.
+    one = raw.get("memory/many1/losant_async")
+    entries = [*many.items(), *([("losant_async", one[0])] if one else [])]
+    for client, r in entries:
         per_kb = r["per_stream"] / 1024
         vs = f"{r['growth'] / _MB:.1f} MB total, opened in {r['open_seconds']:.1f} s"
         if client == "losant_async" and "httpx-sse" in many:
             vs += f"; {r['per_stream'] / many['httpx-sse']['per_stream']:.2f}x httpx-sse"
+        clients = r.get("clients", 1)
         rows.append(
-            _row(f"RSS with {r['streams']:,} open streams", client, per_kb, "KB/stream", vs=vs)
+            _row(
+                f"RSS with {r['streams']:,} open streams",
+                f"{client} ({clients} client{'s' if clients != 1 else ''})",
+                per_kb,
+                "KB/stream",
+                vs=vs,
+            )
+        )
+    return rows
+
+
+def _lag_rows(raw: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for backend in ("asyncio", "trio"):
+        samples = raw.get(f"lag/{backend}")
+        if not samples:
+            continue
+        stalls = [s["stall_ms"] for s in samples]
+        catch_up = statistics.median(s["catch_up_ms"] for s in samples)
+        rows.append(
+            _row(
+                "lagging consumer (0.3 s behind a 2 MiB read of SSE-sized chunks)",
+                f"losant_async._http11 ({backend})",
+                statistics.median(stalls),
+                "ms event-loop stall",
+                values=stalls,
+                vs=f"caught up in {catch_up:.0f} ms",
+                target=f"≤ {LAG_STALL_MS:.0f} ms",
+                passed=statistics.median(stalls) <= LAG_STALL_MS,
+            )
         )
     return rows
 
@@ -245,6 +280,7 @@ def rows(raw: dict[str, list[Any]]) -> list[dict[str, Any]]:
         *_stream_rows(raw),
         *_decode_rows(raw),
         *_memory_rows(raw),
+        *_lag_rows(raw),
         *_startup_rows(raw),
     ]
 

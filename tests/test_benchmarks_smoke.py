@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import _drivers, _report, _server  # noqa: E402
+from benchmarks import _drivers, _drivers_lag, _report, _server  # noqa: E402
 from benchmarks.run import canned_server  # noqa: E402
 
 
@@ -106,6 +106,29 @@ async def test_httpx_sse_stream_driver_reads_exactly_n_events() -> None:
     with _server.in_thread() as url:
         sample = await _drivers.stream_httpx_sse(url, 50, decode_json=True)
     assert sample.ops == 50
+
+
+@pytest.mark.anyio
+async def test_lagging_consumer_driver_reads_the_whole_body() -> None:
+    """The lagging-consumer driver reads all 2 MiB after its lag and reports a stall."""
+    result = await _drivers_lag.lagging_consumer(lag=0.01)
+    assert result["body_bytes"] >= 0.9 * _drivers_lag.TOTAL_BYTES
+    assert result["stall_ms"] >= 0
+
+
+def test_report_rows_for_lag_and_one_client() -> None:
+    """The lag rows and the one-client open-streams row appear, naming their clients."""
+    many = {"streams": 1000, "growth": 1e7, "per_stream": 1e4, "open_seconds": 1.0}
+    raw: dict[str, list[Any]] = {
+        "lag/asyncio": [{"stall_ms": 10.0, "catch_up_ms": 20.0}] * 3,
+        "memory/many/losant_async": [{**many, "clients": 20}],
+        "memory/many1/losant_async": [{**many, "clients": 1}],
+    }
+    rows = _report.rows(raw)
+    clients = [r["client"] for r in rows if r["benchmark"] == "RSS with 1,000 open streams"]
+    assert clients == ["losant_async (20 clients)", "losant_async (1 client)"]
+    (lag,) = [r for r in rows if r["benchmark"].startswith("lagging consumer")]
+    assert (lag["median"], lag["passed"]) == (10.0, True)
 
 
 def test_report_marks_targets_pass_and_fail() -> None:

@@ -39,7 +39,7 @@ import httpx_sse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from losant_async._sse import MqttStream
+from losant_async._streams._stream import MqttStream
 from losant_async._transport import _Transport
 
 APP_ID = "575ec8687ae143cd83dc4a97"

@@ -87,7 +87,7 @@ if _typing.TYPE_CHECKING:
         ValidationErrorItem,
         ValidationErrors,
     )
-    from ._sse import MqttStream, MqttStreamGroup, StreamGap
+    from ._streams import MqttStream, MqttStreamGroup, StreamGap
 
 __all__ = [
     "APIConnectionError",
@@ -179,9 +179,9 @@ _HOMES: dict[str, str] = {
     "JobHandle": "._jobs",
     "JobOutcome": "._jobs",
     "JobProgress": "._jobs",
-    "MqttStream": "._sse",
-    "MqttStreamGroup": "._sse",
-    "StreamGap": "._sse",
+    "MqttStream": "._streams",
+    "MqttStreamGroup": "._streams",
+    "StreamGap": "._streams",
     **dict.fromkeys(
         (
             "APIConnectionError",

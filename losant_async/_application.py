@@ -48,7 +48,7 @@ from ._constants import (
 )
 from ._convert import structure, structure_list
 from ._exceptions import ClientClosedError
-from ._jobs import JobHandle, server_date
+from ._jobs._handle import JobHandle, server_date
 from ._models import (
     Application,
     ApplicationApplyTemplatePatch,
@@ -73,7 +73,7 @@ from ._models import (
     Success,
 )
 from ._options import make_transport
-from ._sse import MqttStream, MqttStreamGroup
+from ._streams import MqttStream, MqttStreamGroup
 from ._transport import _NO_BODY, TokenSource, _RetryPolicy, _Transport
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from ._convert import structure
 from ._exceptions import APIResponseValidationError
 from ._models import JobEnqueuedResult
 from ._models._base import SAFE_INTEGER
-from ._sse_policy import check_keep_alive_interval
+from ._streams._policy import check_keep_alive_interval
 
 if TYPE_CHECKING:
     from ._transport import _Response

@@ -9,7 +9,7 @@ import types
 from pathlib import Path
 
 import losant_async
-from losant_async import _exceptions, _jobs, _models, _sse
+from losant_async import _exceptions, _jobs, _models, _streams
 
 PACKAGE = Path(losant_async.__file__).parent
 
@@ -54,7 +54,7 @@ def test_contract_names_are_exported() -> None:
         *_models.__all__,
         *_exceptions.__all__,
         *_jobs.__all__,
-        *_sse.__all__,
+        *_streams.__all__,
     }
     missing = required - set(losant_async.__all__)
     assert not missing, f"not exported: {sorted(missing)}"

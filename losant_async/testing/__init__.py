@@ -2,7 +2,7 @@
 
 Needs the `testing` extra (`pip install "losant-async[testing]"`). See the
 README section "Testing your code against the local Losant" and the pytest
-fixture `local_losant` (module `losant_async.testing._plugin`).
+fixture `local_losant` (module `losant_async.testing.pytest_plugin`).
 
 Names load on first use (PEP 562): the pytest plugin imports this package in
 every session, and a session that does not use the server should not pay for

@@ -20,7 +20,7 @@ import pytest
 
 from losant_async import AsyncApplication
 from losant_async._exceptions import JobAmbiguousError, JobFailedError
-from losant_async._jobs import JobHandle, JobProgress, server_date
+from losant_async._jobs._handle import JobHandle, JobProgress, server_date
 from losant_async._transport import _RetryPolicy, _Transport
 from losant_async.testing import LocalLosant
 

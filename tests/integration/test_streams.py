@@ -20,7 +20,7 @@ import pytest
 
 from losant_async import _retry as retry_module
 from losant_async._exceptions import APIConnectionError, AuthenticationError, PoolTimeoutError
-from losant_async._sse import MqttStream, MqttStreamGroup
+from losant_async._streams import MqttStream, MqttStreamGroup
 from losant_async._transport import _RetryPolicy, _Transport
 
 if TYPE_CHECKING:

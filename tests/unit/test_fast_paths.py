@@ -24,7 +24,7 @@ from losant_async._convert import _checked_model_hook, converter, structure
 from losant_async._exceptions import APIResponseValidationError
 from losant_async._models import Application, ApplicationGlobal, MqttMessage
 from losant_async._models._base import _DECODING
-from losant_async._sse_decode import _SSEDecoder, _to_message
+from losant_async._streams._decoder import _SSEDecoder, _to_message
 from losant_async._transport import _NO_BODY, _Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 from tests.unit._model_examples import APPLICATION, EXAMPLES

@@ -18,7 +18,6 @@ import pytest
 import respx
 
 import losant_async
-from losant_async import _job_matching
 from losant_async._constants import (
     JOB_MATCH_SKEW,
     JOB_POLL_INITIAL,
@@ -26,7 +25,8 @@ from losant_async._constants import (
     JOB_POLL_MULTIPLIER,
 )
 from losant_async._exceptions import JobAmbiguousError, JobFailedError
-from losant_async._jobs import JobError, JobHandle, JobOutcome, JobProgress, server_date
+from losant_async._jobs import _matching as _job_matching
+from losant_async._jobs._handle import JobError, JobHandle, JobOutcome, JobProgress, server_date
 from losant_async._transport import _Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 

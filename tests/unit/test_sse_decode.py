@@ -31,15 +31,15 @@ from losant_async._exceptions import (
     PoolTimeoutError,
     RateLimitError,
 )
-from losant_async._sse import MqttStream, MqttStreamGroup
-from losant_async._sse_decode import _SSEDecoder, _to_message
-from losant_async._sse_policy import (
+from losant_async._streams._decoder import _SSEDecoder, _to_message
+from losant_async._streams._policy import (
     StreamGap,
     check_keep_alive_interval,
     is_retryable,
     sendable_event_id,
 )
-from losant_async._sse_policy import reconnect_delay as _reconnect_delay
+from losant_async._streams._policy import reconnect_delay as _reconnect_delay
+from losant_async._streams import MqttStream, MqttStreamGroup
 from losant_async._transport import _Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
@@ -551,7 +551,7 @@ async def test_server_retry_field_floors_the_delay(
         slept.append(seconds)
         await real_sleep(0)
 
-    monkeypatch.setattr("losant_async._sse.anyio.sleep", record)
+    monkeypatch.setattr("losant_async._streams._stream.anyio.sleep", record)
     route([sse(b"retry: 1234\n" + mqtt_event("a", "1")), sse(mqtt_event("a", "2"), stall=True)])
     async with make_stream(transport) as stream:
         assert (await collect(stream, 2)) == ["1", "2"]
@@ -982,7 +982,7 @@ async def test_flapping_server_meets_a_growing_delay(
         slept.append(seconds)
         await real_sleep(0)
 
-    monkeypatch.setattr("losant_async._sse.anyio.sleep", record)
+    monkeypatch.setattr("losant_async._streams._stream.anyio.sleep", record)
     calls: list[float] = []
     respx_mock.get(PATH).mock(side_effect=flapping(mqtt_event("a", "m"), calls))
     stream = make_stream(transport, max_reconnects=6, backoff_initial=1.0, backoff_max=8.0)
@@ -1001,7 +1001,7 @@ async def test_connection_alive_past_the_silence_window_resets_the_count(
 ) -> None:
     """A connection still receiving one silence timeout after it opened counts as healthy."""
     clock = [1000.0]
-    monkeypatch.setattr("losant_async._sse.monotonic", lambda: clock[0])
+    monkeypatch.setattr("losant_async._streams._stream.monotonic", lambda: clock[0])
 
     class Ticking(Body):
         async def __anext__(self) -> bytes:

@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ImportError:
         sys.stderr.write(_MISSING_EXTRA)
         raise SystemExit(ExitCode.ERROR) from None
-    from ._cli_app import cli
+    from ._commands import cli
 
     raise SystemExit(int(_invoke(cli, argv)))
 

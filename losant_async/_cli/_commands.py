@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ._cli import EXIT_CODES_HELP, Config, ExitCode
+from .._cli import EXIT_CODES_HELP, Config, ExitCode
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -139,7 +139,7 @@ _timeout_option = click.option(
 )
 def get(cfg: Config, summary_include: str | None, summary_exclude: str | None) -> int:
     """Show the application (GET /applications/{id})."""
-    from . import _cli_actions as act
+    from . import _actions as act
 
     return _run(cfg, act.get, summary_include=summary_include, summary_exclude=summary_exclude)
 
@@ -155,7 +155,7 @@ def get(cfg: Config, summary_include: str | None, summary_exclude: str | None) -
 )
 def patch(cfg: Config, name: str | None, description: str | None, body: str | None) -> int:
     """Change the application's name, description or other fields."""
-    from . import _cli_actions as act
+    from . import _actions as act
 
     return _run(cfg, act.patch, name=name, description=description, body=body)
 
@@ -166,7 +166,7 @@ def patch(cfg: Config, name: str | None, description: str | None, body: str | No
 @click.option("--unset", multiple=True, metavar="KEY", help="Remove a global (repeatable).")
 def globals_(cfg: Config, assignments: tuple[str, ...], unset: tuple[str, ...]) -> int:
     """List the application globals, or set KEY=JSON / --unset KEY."""
-    from . import _cli_actions as act
+    from . import _actions as act
 
     return _run(cfg, act.globals_, assignments=assignments, unset=unset)
 
@@ -182,7 +182,7 @@ def globals_(cfg: Config, assignments: tuple[str, ...], unset: tuple[str, ...]) 
 )
 def readme(cfg: Config, content: str | None, path: str | None) -> int:
     """Show the application readme, or replace it."""
-    from . import _cli_actions as act
+    from . import _actions as act
 
     return _run(cfg, act.readme, content=content, path=path)
 
@@ -192,7 +192,7 @@ def readme(cfg: Config, content: str | None, path: str | None) -> int:
 @click.argument("filter_", metavar="FILTER")
 def search(cfg: Config, filter_: str) -> int:
     """Search the application's resources by name."""
-    from . import _cli_actions as act
+    from . import _actions as act
 
     return _run(cfg, act.search, filter_)
 
@@ -205,7 +205,7 @@ def search(cfg: Config, filter_: str) -> int:
 @click.option("--bytes", "as_bytes", is_flag=True, help="payload: count bytes, not messages.")
 def counts(cfg: Config, kind: str, start: str | None, end: str | None, as_bytes: bool) -> int:
     """Device, payload or notebook-minute counts."""
-    from . import _cli_actions as act
+    from . import _actions as act
 
     return _run(cfg, act.counts, kind, start=start, end=end, as_bytes=as_bytes)
 
@@ -216,7 +216,7 @@ def counts(cfg: Config, kind: str, start: str | None, end: str | None, as_bytes:
 @click.option("--since", metavar="TIME", help="ISO-8601 time or epoch milliseconds.")
 def import_logs(cfg: Config, limit: int | None, since: str | None) -> int:
     """List the application's import executions."""
-    from . import _cli_actions as act
+    from . import _actions as act
 
     return _run(cfg, act.import_logs, limit=limit, since=since)
 
@@ -230,7 +230,7 @@ def import_logs(cfg: Config, limit: int | None, since: str | None) -> int:
 @click.argument("message", required=False)
 def publish(cfg: Config, topic: str, message: str | None) -> int:
     """Publish MESSAGE (or stdin) to an MQTT topic."""
-    from . import _cli_actions as act
+    from . import _actions as act
 
     if message is None:
         message = sys.stdin.read()
@@ -258,7 +258,7 @@ def subscribe(
     TOPIC may hold the MQTT wildcards + and #. Each message is printed as
     {"topic": ..., "message": ...} on its own line.
     """
-    from . import _cli_actions as act
+    from . import _actions as act
 
     return _run(cfg, act.subscribe, topic, count=count, deadline=timeout, keep_alive=keep_alive)
 
@@ -277,7 +277,7 @@ def subscribe(
 @click.option("--force-job/--no-force-job", default=True, show_default=True)
 def export(cfg: Config, wait: bool, timeout: float | None, **options: Any) -> int:
     """Export the application as a zip bundle (a job)."""
-    from . import _cli_actions as act
+    from . import _actions as act
 
     return _run(cfg, act.export, wait=wait, deadline=timeout, options=options)
 
@@ -293,7 +293,7 @@ def export(cfg: Config, wait: bool, timeout: float | None, **options: Any) -> in
 @click.option("--force-job", is_flag=True)
 def clone(cfg: Config, wait: bool, timeout: float | None, **options: Any) -> int:
     """Clone the application."""
-    from . import _cli_actions as act
+    from . import _actions as act
 
     return _run(cfg, act.clone, wait=wait, deadline=timeout, options=options)
 
@@ -317,7 +317,7 @@ def import_(
 
     BUNDLE is a zip file; an importUrl goes in --options.
     """
-    from . import _cli_actions as act
+    from . import _actions as act
 
     return _run(
         cfg,
@@ -344,7 +344,7 @@ def import_(
 @click.option("--date", "date", metavar="DATE", help="kind data: the day (default yesterday, UTC).")
 def archive(cfg: Config, wait: bool, timeout: float | None, kind: str, date: str | None) -> int:
     """Archive application data to the configured storage (a job)."""
-    from . import _cli_actions as act
+    from . import _actions as act
 
     return _run(cfg, act.archive, kind=kind, date=date, wait=wait, deadline=timeout)
 
@@ -376,7 +376,7 @@ def emulator(ctx: click.Context, job_duration: float, port: int, as_json: bool) 
     Prints LOSANT_API_URL, LOSANT_API_TOKEN and LOSANT_APPLICATION_ID lines
     (shell syntax) on stdout, then serves.
     """
-    from . import _cli_actions as act
+    from . import _actions as act
 
     cfg = Config(backend=_backend(ctx), as_json=as_json)
     return _run(cfg, act.emulator, job_duration=job_duration, port=port)
@@ -393,11 +393,12 @@ def demo(cfg: Config, local: bool, messages: int) -> int:
     the whole story. With LOSANT_API_TOKEN and --application it runs the
     read-only part against the real API.
     """
-    from . import _cli_demo
 
     if cfg.token and not local and not cfg.application:
         raise click.UsageError("with a token, the demo needs --application (or use --local)")
-    return _run(cfg, _cli_demo.run, local=local or not cfg.token, messages=messages)
+    from . import _demo
+
+    return _run(cfg, _demo.run, local=local or not cfg.token, messages=messages)
 
 
 __all__ = ["ExitCode", "cli"]

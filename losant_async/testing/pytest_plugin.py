@@ -2,7 +2,7 @@
 
 Loaded automatically once `losant-async[testing]` is installed (entry point
 `pytest11`). With autoloading off (`PYTEST_DISABLE_PLUGIN_AUTOLOAD=1`), load
-it with `pytest -p losant_async.testing._plugin`; do not pass that `-p` while
+it with `pytest -p losant_async.testing.pytest_plugin`; do not pass that `-p` while
 the entry point is active, or pytest sees the module twice and refuses to
 start. It gives two fixtures:
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ._cli import Config, ExitCode
-from ._cli_actions import follow_jobs, yesterday
-from ._cli_output import cell, console, jsonable, record_table, rows_table
+from .._cli import Config, ExitCode
+from ._actions import follow_jobs, yesterday
+from ._output import cell, console, jsonable, record_table, rows_table
 
 if TYPE_CHECKING:
     from rich.console import Console

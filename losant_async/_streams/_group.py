@@ -4,7 +4,7 @@ The only part of the stream layer that runs tasks: one reader per member
 stream, in a task group the group owns from ``__aenter__`` to ``__aexit__``,
 handing messages to the consumer through a bounded memory stream. Each member
 keeps its own connection, watchdog and reconnection (``_sse.MqttStream``);
-``losant_async._sse`` re-exports this class, where the package maps it.
+``losant_async._streams._stream`` re-exports this class, where the package maps it.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.abc
 
-from ._constants import STREAM_GROUP_BUFFER
-from ._exceptions import ClientClosedError, LosantError
-from ._models import MqttMessage
+from .._constants import STREAM_GROUP_BUFFER
+from .._exceptions import ClientClosedError, LosantError
+from .._models import MqttMessage
 
 if TYPE_CHECKING:
-    from ._sse import MqttStream
-    from ._sse_policy import StreamGap
+    from ._policy import StreamGap
+    from ._stream import MqttStream
 
 __all__ = ["MqttStreamGroup"]
 

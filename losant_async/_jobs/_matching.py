@@ -21,8 +21,8 @@ from typing import Final, Literal
 
 import attrs
 
-from ._convert import _as_utc, unstructure
-from ._models import ApplicationImportExecution, ApplicationJobLog
+from .._convert import _as_utc, unstructure
+from .._models import ApplicationImportExecution, ApplicationJobLog
 
 __all__ = ["JobError"]
 

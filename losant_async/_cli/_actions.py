@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import click
 
-from ._cli import Config, ExitCode
-from ._cli_output import (
+from .._cli import Config, ExitCode
+from ._output import (
     emit,
     handle_data,
     jsonable,
@@ -148,7 +148,7 @@ async def _job_result(
         emit(handle_data(result), as_json=cfg.as_json, title="Job enqueued")
         message(f"job {result.job_id} enqueued; follow it with --wait")
         return ExitCode.OK
-    from ._cli_output import console
+    from ._output import console
 
     (outcome,) = await follow_jobs([(label, result)], out=console(stderr=True), deadline=deadline)
     emit(outcome_data(outcome), as_json=cfg.as_json, title=f"{label}: {outcome.status}")

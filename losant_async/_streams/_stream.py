@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, cast
 
 import anyio
 
-from . import _retry
-from ._constants import (
+from .. import _retry
+from .._constants import (
     DEFAULT_KEEP_ALIVE_INTERVAL,
     KEEP_ALIVE_MISSES,
     MAX_RETRY_AFTER,
@@ -42,7 +42,7 @@ from ._constants import (
     STREAM_FINISH_TIMEOUT,
     STREAM_MAX_GAPS,
 )
-from ._exceptions import (
+from .._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
     APITimeoutError,
@@ -50,10 +50,9 @@ from ._exceptions import (
     LosantError,
     RateLimitError,
 )
-from ._models import MqttMessage
-from ._sse_decode import _MQTT_EVENT, _SSEDecoder, _to_message
-from ._sse_group import MqttStreamGroup
-from ._sse_policy import (
+from .._models import MqttMessage
+from ._decoder import _MQTT_EVENT, _SSEDecoder, _to_message
+from ._policy import (
     StreamGap,
     check_keep_alive_interval,
     is_retryable,
@@ -64,9 +63,9 @@ from ._sse_policy import (
 if TYPE_CHECKING:
     import httpx
 
-    from ._transport import _Transport
+    from .._transport import _Transport
 
-__all__ = ["MqttStream", "MqttStreamGroup", "StreamGap"]
+__all__ = ["MqttStream"]
 
 _log = logging.getLogger("losant_async")
 

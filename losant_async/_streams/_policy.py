@@ -14,8 +14,8 @@ from typing import Final
 
 import attrs
 
-from ._constants import KEEP_ALIVE_MAX, SSE_MAX_EVENT_ID, STREAM_RECONNECT_JITTER
-from ._exceptions import APIConnectionError, APIStatusError, LosantError, PoolTimeoutError
+from .._constants import KEEP_ALIVE_MAX, SSE_MAX_EVENT_ID, STREAM_RECONNECT_JITTER
+from .._exceptions import APIConnectionError, APIStatusError, LosantError, PoolTimeoutError
 
 __all__ = ["StreamGap"]
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import anyio
 import attrs
 
-from ._constants import (
+from .._constants import (
     JOB_DATE_AFTER,
     JOB_DATE_BEFORE,
     JOB_DATE_MARGIN,
@@ -35,9 +35,12 @@ from ._constants import (
     JOB_POLL_MAX,
     JOB_POLL_MULTIPLIER,
 )
-from ._convert import _as_utc, structure, structure_list
-from ._exceptions import JobAmbiguousError, JobFailedError, RateLimitError
-from ._job_matching import (
+from .._convert import _as_utc, structure, structure_list
+from .._exceptions import JobAmbiguousError, JobFailedError, RateLimitError
+from .._models import ApplicationImportExecution, ApplicationJobLog, ApplicationJobLogs
+from .._params import to_ms
+from .._transport import _RetryPolicy
+from ._matching import (
     _IMPORT_LOG_ACTIONS,
     _JOB_LOG_ACTIONS,
     _QUEUED,
@@ -50,14 +53,11 @@ from ._job_matching import (
     _match,
     _utc,
 )
-from ._models import ApplicationImportExecution, ApplicationJobLog, ApplicationJobLogs
-from ._params import to_ms
-from ._transport import _RetryPolicy
 
 if TYPE_CHECKING:
-    from ._transport import _Transport
+    from .._transport import _Transport
 
-__all__ = ["JobError", "JobHandle", "JobOutcome", "JobProgress"]
+__all__ = ["JobHandle", "JobOutcome", "JobProgress"]
 
 _TERMINAL_STATUSES: Final = frozenset({"completed", "errored", "failed"})
 _FAILED_STATUSES: Final = frozenset({"errored", "failed"})

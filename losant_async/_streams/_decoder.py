@@ -24,11 +24,11 @@ from typing import Final
 
 import attrs
 
-from ._constants import SSE_MAX_EVENT_BYTES, SSE_MAX_RETRY_DIGITS
-from ._convert import structure
-from ._exceptions import APIResponseValidationError
-from ._models import MqttMessage
-from ._models._base import _DECODING, _EMPTY
+from .._constants import SSE_MAX_EVENT_BYTES, SSE_MAX_RETRY_DIGITS
+from .._convert import structure
+from .._exceptions import APIResponseValidationError
+from .._models import MqttMessage
+from .._models._base import _DECODING, _EMPTY
 
 _MQTT_EVENT: Final = "mqttMessage"
 

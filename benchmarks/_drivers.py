@@ -125,9 +125,9 @@ async def get_httpx(base_url: str, n: int, concurrency: int) -> Sample:
 
 async def get_httpx_lean(base_url: str, n: int, concurrency: int) -> Sample:
     """Raw httpx over this package's lean HTTP/1.1 transport (informational)."""
-    from losant_async._http11 import _default_transport
+    from losant_async._http11 import default_transport
 
-    return await _get_raw_httpx(base_url, n, concurrency, transport=_default_transport())
+    return await _get_raw_httpx(base_url, n, concurrency, transport=default_transport())
 
 
 async def get_aiohttp(base_url: str, n: int, concurrency: int) -> Sample:

@@ -12,7 +12,7 @@ client's ``time.process_time()`` (the server's CPU is another process) for
 opening the stream, reading ``--events`` messages and closing it, three ways,
 interleaved so that machine noise hits all alike:
 
-- ``mqtt``: ``MqttStream`` over ``_Transport``, yielding ``MqttMessage``s;
+- ``mqtt``: ``MqttStream`` over ``Transport``, yielding ``MqttMessage``s;
 - ``sse``: httpx-sse ``aconnect_sse`` + ``aiter_sse`` (SSE decoding only);
 - ``sse+json``: the same plus ``json.loads`` of each ``mqttMessage`` data,
   the least a user of raw httpx-sse does to get a topic and a message.
@@ -40,7 +40,7 @@ import httpx_sse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from losant_async._streams._stream import MqttStream
-from losant_async._transport import _Transport
+from losant_async._transport import Transport
 
 APP_ID = "575ec8687ae143cd83dc4a97"
 PATH = f"/applications/{APP_ID}/mqttSubscriptionStream"
@@ -101,7 +101,7 @@ SERVER = textwrap.dedent(
 
 async def run_mqtt(base_url: str, events: int) -> float:
     # Building a client (an SSL context: ~20 ms) is not per-event work: untimed.
-    async with _Transport(
+    async with Transport(
         token="bench-token", base_url=base_url, timeout=10.0, max_retries=0
     ) as transport:
         start = time.process_time()

@@ -20,21 +20,21 @@ from . import _params
 from ._application_args import (
     Bundle,
     Time,
-    _body_argument,
-    _check_bool,
-    _check_job,
-    _check_publish_topic,
-    _check_str,
-    _check_stream_options,
-    _check_topic_filter,
-    _check_topics,
-    _csv,
-    _encode_message,
-    _job_id,
-    _limit,
-    _ms,
-    _not_accepted,
-    _resolution,
+    body_argument,
+    check_bool,
+    check_job,
+    check_job_id,
+    check_limit,
+    check_publish_topic,
+    check_resolution,
+    check_str,
+    check_stream_options,
+    check_topic_filter,
+    check_topics,
+    csv_param,
+    encode_message,
+    ms_param,
+    not_accepted,
 )
 from ._constants import (
     ACCEPT_VERSION,
@@ -74,19 +74,19 @@ from ._models import (
 )
 from ._options import make_transport
 from ._streams import MqttStream, MqttStreamGroup
-from ._transport import _NO_BODY, TokenSource, _RetryPolicy, _Transport
+from ._transport import NO_BODY, RetryPolicy, TokenSource, Transport
 
 if TYPE_CHECKING:
-    from ._transport import _Multipart, _Response
+    from ._transport import Multipart, Response
 
 __all__ = ["AsyncApplication"]
 
 _T = TypeVar("_T")
 
-_SAFE: Final = _RetryPolicy.SAFE
+_SAFE: Final = RetryPolicy.SAFE
 # Enqueuing a job or publishing a message twice is not harmless: these are
 # retried only where the server did nothing (API.md "Details": Retries).
-_ENQUEUE: Final = _RetryPolicy.ENQUEUE
+_ENQUEUE: Final = RetryPolicy.ENQUEUE
 
 
 class AsyncApplication:
@@ -109,7 +109,7 @@ class AsyncApplication:
 
     _id: str
     _path: str
-    _transport: _Transport
+    _transport: Transport
     _owns_transport: bool
     _closed: bool
 
@@ -147,14 +147,14 @@ class AsyncApplication:
         self._setup(transport, app_id, owns_transport=True)
 
     @classmethod
-    def _borrowing(cls, transport: _Transport, application_id: str) -> AsyncApplication:
+    def _borrowing(cls, transport: Transport, application_id: str) -> AsyncApplication:
         """A façade on a client's transport (``AsyncLosant.application``)."""
         app_id = _params.check_application_id(application_id)
         self = cls.__new__(cls)
         self._setup(transport, app_id, owns_transport=False)
         return self
 
-    def _setup(self, transport: _Transport, app_id: str, *, owns_transport: bool) -> None:
+    def _setup(self, transport: Transport, app_id: str, *, owns_transport: bool) -> None:
         self._id = app_id
         self._path = f"/applications/{app_id}"
         self._transport = transport
@@ -201,18 +201,18 @@ class AsyncApplication:
         method: str,
         path: str,
         *,
-        retry: _RetryPolicy,
+        retry: RetryPolicy,
         params: Sequence[tuple[str, str]] = (),
         body: object = None,
-        multipart: _Multipart | None = None,
-    ) -> _Response:
+        multipart: Multipart | None = None,
+    ) -> Response:
         self._check_open()
         return await self._transport.request(
             method,
             self._path + path,
             retry=retry,
             params=params,
-            json=_NO_BODY if body is None else body,
+            json=NO_BODY if body is None else body,
             multipart=multipart,
         )
 
@@ -222,20 +222,20 @@ class AsyncApplication:
         path: str,
         cls: type[_T],
         *,
-        retry: _RetryPolicy,
+        retry: RetryPolicy,
         params: Sequence[tuple[str, str]] = (),
         body: object = None,
     ) -> _T:
         response = await self._request(method, path, retry=retry, params=params, body=body)
         return self._decode(response, cls)
 
-    def _handle(self, response: _Response, action: str, enqueued_at: datetime) -> JobHandle:
+    def _handle(self, response: Response, action: str, enqueued_at: datetime) -> JobHandle:
         """The ``JobHandle`` of a ``202`` answer."""
         return JobHandle(
             self._transport,
             application_id=self._id,
             action=action,
-            job_id=_job_id(response),
+            job_id=check_job_id(response),
             enqueued_at=enqueued_at,
             # The window is anchored on the server's clock (API.md "Job kinds").
             server_time=server_date(response.headers),
@@ -249,8 +249,8 @@ class AsyncApplication:
         *,
         params: Sequence[tuple[str, str]] = (),
         body: object = None,
-        multipart: _Multipart | None = None,
-    ) -> tuple[_Response, JobHandle | None]:
+        multipart: Multipart | None = None,
+    ) -> tuple[Response, JobHandle | None]:
         """Send a job-enqueuing request; the handle if the answer is 202."""
         # Taken before sending: the server stamps runQueuedAt on arrival and the
         # job tracker's time window must start before that (API.md "Jobs").
@@ -263,13 +263,13 @@ class AsyncApplication:
         return response, None
 
     @staticmethod
-    def _decode(response: _Response, cls: type[_T]) -> _T:
+    def _decode(response: Response, cls: type[_T]) -> _T:
         return structure(
             response.json(), cls, status_code=response.status_code, body=response.content
         )
 
     @staticmethod
-    def _decode_list(response: _Response, cls: type[_T]) -> list[_T]:
+    def _decode_list(response: Response, cls: type[_T]) -> list[_T]:
         return structure_list(
             response.json(), cls, status_code=response.status_code, body=response.content
         )
@@ -298,7 +298,7 @@ class AsyncApplication:
         Raises:
             ValueError: ``action`` does not enqueue jobs.
         """
-        enqueued_at = _check_job(job_id, action, enqueued_at, log_id)
+        enqueued_at = check_job(job_id, action, enqueued_at, log_id)
         return JobHandle(
             self._transport,
             application_id=self._id,
@@ -327,8 +327,8 @@ class AsyncApplication:
         ``["payloadCount"]``), sent comma-separated.
         """
         query = _params.query(
-            summary_exclude=_csv(summary_exclude, "summary_exclude"),
-            summary_include=_csv(summary_include, "summary_include"),
+            summary_exclude=csv_param(summary_exclude, "summary_exclude"),
+            summary_include=csv_param(summary_include, "summary_include"),
         )
         return await self._call("GET", "", Application, retry=_SAFE, params=query)
 
@@ -350,10 +350,10 @@ class AsyncApplication:
         ``summary_include`` / ``summary_exclude`` are query parameters, as in
         ``get``.
         """
-        payload = _params.build_body(ApplicationPatch, _body_argument(body, fields), fields)
+        payload = _params.build_body(ApplicationPatch, body_argument(body, fields), fields)
         query = _params.query(
-            summary_exclude=_csv(summary_exclude, "summary_exclude"),
-            summary_include=_csv(summary_include, "summary_include"),
+            summary_exclude=csv_param(summary_exclude, "summary_exclude"),
+            summary_include=csv_param(summary_include, "summary_include"),
         )
         return await self._call("PATCH", "", Application, retry=_SAFE, params=query, body=payload)
 
@@ -400,7 +400,7 @@ class AsyncApplication:
 
         Losant action ``search``: ``GET /applications/{applicationId}/search``.
         """
-        _check_str("filter", filter, allow_empty=False)
+        check_str("filter", filter, allow_empty=False)
         response = await self._request(
             "GET", "/search", retry=_SAFE, params=_params.query(filter=filter)
         )
@@ -417,7 +417,7 @@ class AsyncApplication:
 
         ``start`` / ``end`` are datetimes or ms since the epoch.
         """
-        query = _params.query(start=_ms(start, "start"), end=_ms(end, "end"))
+        query = _params.query(start=ms_param(start, "start"), end=ms_param(end, "end"))
         return await self._call("GET", "/deviceCounts", DeviceCounts, retry=_SAFE, params=query)
 
     async def notebook_minute_counts(
@@ -427,7 +427,7 @@ class AsyncApplication:
 
         Losant action ``notebookMinuteCounts``: ``GET /applications/{id}/notebookMinuteCounts``.
         """
-        query = _params.query(start=_ms(start, "start"), end=_ms(end, "end"))
+        query = _params.query(start=ms_param(start, "start"), end=ms_param(end, "end"))
         return await self._call(
             "GET", "/notebookMinuteCounts", NotebookMinuteCounts, retry=_SAFE, params=query
         )
@@ -445,8 +445,10 @@ class AsyncApplication:
 
         Losant's defaults: the last 30 days, counts rather than bytes.
         """
-        _check_bool("as_bytes", as_bytes)
-        query = _params.query(start=_ms(start, "start"), end=_ms(end, "end"), as_bytes=as_bytes)
+        check_bool("as_bytes", as_bytes)
+        query = _params.query(
+            start=ms_param(start, "start"), end=ms_param(end, "end"), as_bytes=as_bytes
+        )
         return await self._call("GET", "/payloadCounts", PayloadStats, retry=_SAFE, params=query)
 
     async def payload_counts_breakdown(
@@ -465,12 +467,12 @@ class AsyncApplication:
         ``resolution`` is ``86400000`` (a day, Losant's default) or ``3600000``
         (an hour), in ms.
         """
-        res = _resolution(resolution)
-        _check_bool("as_bytes", as_bytes)
-        _check_bool("include_non_billable", include_non_billable)
+        res = check_resolution(resolution)
+        check_bool("as_bytes", as_bytes)
+        check_bool("include_non_billable", include_non_billable)
         query = _params.query(
-            start=_ms(start, "start"),
-            end=_ms(end, "end"),
+            start=ms_param(start, "start"),
+            end=ms_param(end, "end"),
             resolution=res,
             as_bytes=as_bytes,
             include_non_billable=include_non_billable,
@@ -488,7 +490,7 @@ class AsyncApplication:
 
         Losant returns one entry unless ``limit`` says otherwise.
         """
-        query = _params.query(limit=_limit(limit), since=_ms(since, "since"))
+        query = _params.query(limit=check_limit(limit), since=ms_param(since, "since"))
         response = await self._request("GET", "/importLogs", retry=_SAFE, params=query)
         return self._decode_list(response, ApplicationImportExecution)
 
@@ -508,7 +510,7 @@ class AsyncApplication:
         ``JobHandle`` when Losant enqueues the import (202).
         """
         payload = _params.build_body(
-            ApplicationApplyTemplatePatch, _body_argument(body, fields), fields
+            ApplicationApplyTemplatePatch, body_argument(body, fields), fields
         )
         response, handle = await self._enqueue(
             "PATCH", "/applyTemplate", "applyTemplate", body=payload
@@ -530,7 +532,7 @@ class AsyncApplication:
         ``ApplicationCreationByTemplateResult`` (201), or a ``JobHandle`` (202).
         A 422 (too many validation errors) raises ``UnprocessableEntityError``.
         """
-        payload = _params.build_body(ApplicationClonePost, _body_argument(body, fields), fields)
+        payload = _params.build_body(ApplicationClonePost, body_argument(body, fields), fields)
         response, handle = await self._enqueue("POST", "/clone", "clone", body=payload)
         if handle is not None:
             return handle
@@ -551,7 +553,7 @@ class AsyncApplication:
         Without options the body is ``{}``. Returns the
         ``ApplicationExportResult`` (200), or a ``JobHandle`` (202).
         """
-        payload = _params.build_body(ApplicationExportPost, _body_argument(body, fields), fields)
+        payload = _params.build_body(ApplicationExportPost, body_argument(body, fields), fields)
         response, handle = await self._enqueue("POST", "/export", "export", body=payload)
         if handle is not None:
             return handle
@@ -623,7 +625,7 @@ class AsyncApplication:
     ) -> JobHandle:
         response, handle = await self._enqueue("GET", path, action, params=query)
         if handle is None:
-            raise _not_accepted(action, response)
+            raise not_accepted(action, response)
         return handle
 
     # -- MQTT -------------------------------------------------------------------
@@ -638,9 +640,9 @@ class AsyncApplication:
         ``{"temp": 21}`` arrives as ``'{"temp":21}'``. ``topic`` is a topic, not a
         filter: ``+``, ``#``, NUL and other control characters raise ``ValueError``.
         """
-        _check_publish_topic(topic)
+        check_publish_topic(topic)
         payload = _params.build_body(
-            MqttMessage, None, {"topic": topic, "message": _encode_message(message)}
+            MqttMessage, None, {"topic": topic, "message": encode_message(message)}
         )
         return await self._call(
             "POST", "/mqttPublishMessage", Success, retry=_ENQUEUE, body=payload
@@ -668,8 +670,8 @@ class AsyncApplication:
         otherwise). Losant replays nothing after a reconnect: outages are in
         the stream's ``gaps``.
         """
-        _check_topic_filter("topic", topic)
-        _check_stream_options(
+        check_topic_filter("topic", topic)
+        check_stream_options(
             keep_alive_interval=keep_alive_interval,
             reconnect=reconnect,
             max_reconnects=max_reconnects,
@@ -706,7 +708,7 @@ class AsyncApplication:
         app.mqtt_subscription_streams([t1, t2]) as group: async for msg in
         group: ...``.
         """
-        _check_topics(topics)
+        check_topics(topics)
         return MqttStreamGroup(
             [
                 self.mqtt_subscription_stream(

@@ -28,7 +28,7 @@ from ._models._base import SAFE_INTEGER
 from ._streams._policy import check_keep_alive_interval
 
 if TYPE_CHECKING:
-    from ._transport import _Response
+    from ._transport import Response
 
 _B = TypeVar("_B")
 
@@ -73,12 +73,12 @@ def _check_max_retries(max_retries: int) -> int:
     return _check_int("max_retries", max_retries, minimum=0)
 
 
-def _check_bool(name: str, value: object) -> None:
+def check_bool(name: str, value: object) -> None:
     if value is not None and not isinstance(value, bool):
         raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
 
 
-def _check_str(name: str, value: object, *, allow_empty: bool = True) -> None:
+def check_str(name: str, value: object, *, allow_empty: bool = True) -> None:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if not allow_empty and not value:
@@ -93,7 +93,7 @@ def _check_positive(name: str, value: object) -> float:
     return float(value)
 
 
-def _check_stream_options(
+def check_stream_options(
     *,
     keep_alive_interval: float,
     reconnect: bool,
@@ -103,20 +103,20 @@ def _check_stream_options(
 ) -> None:
     """The keyword arguments of ``mqtt_subscription_stream``."""
     check_keep_alive_interval(keep_alive_interval)  # the stream's own check: one message
-    _check_bool("reconnect", reconnect)
+    check_bool("reconnect", reconnect)
     if max_reconnects is not None:
         _check_int("max_reconnects", max_reconnects, minimum=0, kind="an int or None")
     _check_positive("backoff_initial", backoff_initial)
     _check_positive("backoff_max", backoff_max)
 
 
-def _check_topics(topics: Sequence[str]) -> None:
+def check_topics(topics: Sequence[str]) -> None:
     if isinstance(topics, str) or not isinstance(topics, Sequence):
         raise TypeError(f"topics must be a sequence of str, not {type(topics).__name__}")
     if not topics:
         raise ValueError("topics must not be empty")
     for index, topic in enumerate(topics):
-        _check_topic_filter(f"topics[{index}]", topic)
+        check_topic_filter(f"topics[{index}]", topic)
 
 
 def _check_mqtt_text(name: str, topic: object) -> str:
@@ -136,7 +136,7 @@ def _check_mqtt_text(name: str, topic: object) -> str:
     return topic
 
 
-def _check_publish_topic(topic: object) -> str:
+def check_publish_topic(topic: object) -> str:
     """A topic to publish to: no wildcards (MQTT 3.1.1 section 4.7.1: filters only)."""
     _check_mqtt_text("topic", topic)
     assert isinstance(topic, str)
@@ -145,7 +145,7 @@ def _check_publish_topic(topic: object) -> str:
     return topic
 
 
-def _check_topic_filter(name: str, topic: object) -> str:
+def check_topic_filter(name: str, topic: object) -> str:
     """A subscription topic filter (MQTT 3.1.1 section 4.7.1).
 
     ``#`` only as a whole last level, ``+`` only as a whole level; the filter
@@ -162,7 +162,7 @@ def _check_topic_filter(name: str, topic: object) -> str:
     return _params.check_query_text(name, topic)
 
 
-def _resolution(resolution: int | str | None) -> str | None:
+def check_resolution(resolution: int | str | None) -> str | None:
     """``payloadCountsBreakdown``'s ``resolution`` as its query value."""
     if resolution is None:
         return None
@@ -179,22 +179,22 @@ def _resolution(resolution: int | str | None) -> str | None:
     return res
 
 
-def _limit(limit: int | None) -> str | None:
+def check_limit(limit: int | None) -> str | None:
     """``importLogs``' ``limit`` as its query value."""
     if limit is None:
         return None
     return str(_check_int("limit", limit, minimum=1))
 
 
-def _ms(value: Time | None, name: str) -> str | None:
+def ms_param(value: Time | None, name: str) -> str | None:
     return None if value is None else _params.to_ms(value, name)
 
 
-def _csv(value: str | Sequence[str] | None, name: str) -> str | None:
+def csv_param(value: str | Sequence[str] | None, name: str) -> str | None:
     return None if value is None else _params.to_csv(value, name)
 
 
-def _encode_message(message: object) -> str:
+def encode_message(message: object) -> str:
     """The MQTT payload as text: str as is, bytes as UTF-8, anything else as JSON."""
     if isinstance(message, str):
         return message
@@ -209,7 +209,7 @@ def _encode_message(message: object) -> str:
         raise TypeError(f"message is not JSON-serialisable: {exc}") from None
 
 
-def _body_argument(body: _B | None, fields: dict[str, object]) -> _B | None:
+def body_argument(body: _B | None, fields: dict[str, object]) -> _B | None:
     """The body given positionally or as ``body=`` (API.md's table: ``clone(body=None)``).
 
     ``body`` is positional-only in the signatures so that ``**options`` of
@@ -223,7 +223,7 @@ def _body_argument(body: _B | None, fields: dict[str, object]) -> _B | None:
     return fields.pop("body")  # type: ignore[return-value]
 
 
-def _check_job(
+def check_job(
     job_id: object, action: object, enqueued_at: object, log_id: object = None
 ) -> datetime:
     """``job()``'s arguments; returns ``enqueued_at``, now if not given.
@@ -262,7 +262,7 @@ def _check_job(
     return enqueued_at
 
 
-def _job_id(response: _Response) -> str:
+def check_job_id(response: Response) -> str:
     """The ``jobId`` of a ``202`` answer."""
     result = structure(response.json(), JobEnqueuedResult, status_code=202, body=response.content)
     if not result.job_id:
@@ -274,7 +274,7 @@ def _job_id(response: _Response) -> str:
     return result.job_id
 
 
-def _not_accepted(action: str, response: _Response) -> APIResponseValidationError:
+def not_accepted(action: str, response: Response) -> APIResponseValidationError:
     """The error for an action that always enqueues but was not answered ``202``."""
     return APIResponseValidationError(
         f"{action} answered {response.status_code}, not 202 Accepted",

@@ -30,8 +30,8 @@ from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import transform_error
 
-from ._exceptions import APIResponseValidationError, _snippet
-from ._models._base import _DECODING, _EMPTY
+from ._exceptions import APIResponseValidationError, snippet
+from ._models._base import DECODING, EMPTY
 from ._models._wire import RENAMES
 
 __all__ = ["converter", "structure", "structure_list", "unstructure"]
@@ -40,16 +40,16 @@ T = TypeVar("T")
 _Hook = Callable[[Any, Any], Any]
 
 
-def _camel(name: str) -> str:
+def camel(name: str) -> str:
     """``application_id`` -> ``applicationId`` (the rule; RENAMES has the exceptions)."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def _wire_names(cls: type) -> dict[str, str]:
+def wire_names(cls: type) -> dict[str, str]:
     """Attribute -> wire key, for every attribute of a model but ``extra``."""
     odd = RENAMES.get(cls, {})
-    return {a.name: odd.get(a.name, _camel(a.name)) for a in attrs.fields(cls) if a.name != "extra"}
+    return {a.name: odd.get(a.name, camel(a.name)) for a in attrs.fields(cls) if a.name != "extra"}
 
 
 def _overrides(names: Mapping[str, str]) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _as_utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     """``value`` in UTC; a naive one is taken as UTC (API.md "Details": Models)."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -106,7 +106,7 @@ def _as_utc(value: datetime) -> datetime:
 
 
 def _unstructure_datetime(value: datetime) -> str:
-    value = _as_utc(value)
+    value = as_utc(value)
     # Losant writes milliseconds and "Z" (spec examples: "2016-06-13T04:00:00.000Z").
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -263,7 +263,7 @@ def _checked_model_hook(cls: type) -> _Hook:
     It runs the validators (unless decoding) and collects every error with
     its path; the fast decoder below falls back to it whenever it fails.
     """
-    names = _wire_names(cls)
+    names = wire_names(cls)
     known = frozenset(names.values())
     base: Callable[[Any, Any], Any] = make_dict_structure_fn(
         cls, converter, _cattrs_detailed_validation=True, **_overrides(names)
@@ -302,7 +302,7 @@ def _fast_model_source(cls: type, env: dict[str, Any]) -> str | None:
     slots = {a.name for a in attrs.fields(cls)} | {"__weakref__"}
     if any(name not in slots for name in getattr(cls, "__slots__", ("?",))):
         return None  # not slotted, or a slot __init__ fills (attrs' cached hash)
-    names = _wire_names(cls)
+    names = wire_names(cls)
     lines = [
         "def decode(o, _):",
         "    if type(o) is not dict and not isinstance(o, Mapping):",
@@ -368,7 +368,7 @@ def _fast_model_source(cls: type, env: dict[str, Any]) -> str | None:
 def _model_structure_hook(cls: type) -> _Hook:
     """A decoder generated for ``cls``: straight-line code, one call per field at most.
 
-    While a response is decoded (``_DECODING``), the instance is built with
+    While a response is decoded (``DECODING``), the instance is built with
     its slots set directly, as attrs' ``__init__`` does minus the validators
     that decoding skips anyway. Anything unexpected (a wrong type, a missing
     required key) re-runs the checked decoder, which raises with every path.
@@ -381,11 +381,11 @@ def _model_structure_hook(cls: type) -> _Hook:
         checked = _checked_model_hook(cls)
         env: dict[str, Any] = {
             "Mapping": Mapping,
-            "decoding": _DECODING.get,
+            "decoding": DECODING.get,
             "checked": checked,
             "new": object.__new__,
             "cls": cls,
-            "EMPTY": _EMPTY,
+            "EMPTY": EMPTY,
             "proxy": types.MappingProxyType,
         }
         source = _fast_model_source(cls, env)
@@ -400,7 +400,7 @@ def _model_structure_hook(cls: type) -> _Hook:
 
 def _model_unstructure_hook(cls: type) -> Callable[[Any], dict[str, Any]]:
     base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
-        cls, converter, _cattrs_omit_if_default=True, **_overrides(_wire_names(cls))
+        cls, converter, _cattrs_omit_if_default=True, **_overrides(wire_names(cls))
     )
 
     def unstructure_model(instance: Any) -> dict[str, Any]:
@@ -448,7 +448,7 @@ def _response_error(
     return APIResponseValidationError(
         f"Response body does not match {name}",
         status_code=status_code,
-        body_snippet=_snippet(body),
+        body_snippet=snippet(body),
         errors=transform_error(exc),
     )
 
@@ -462,13 +462,13 @@ def structure(
         APIResponseValidationError: the JSON does not fit ``cls`` (its
             ``errors`` hold cattrs' paths, e.g. ``... @ $.items[0].status``).
     """
-    token = _DECODING.set(True)
+    token = DECODING.set(True)
     try:
         result: T = converter.structure(data, cls)
     except Exception as exc:
         raise _response_error(exc, cls.__name__, status_code, body, data) from exc
     finally:
-        _DECODING.reset(token)
+        DECODING.reset(token)
     return result
 
 
@@ -476,14 +476,14 @@ def structure_list(
     data: object, cls: type[T], *, status_code: int = 200, body: bytes | str | None = None
 ) -> list[T]:
     """Decode a response's JSON array into a list of ``cls``."""
-    token = _DECODING.set(True)
+    token = DECODING.set(True)
     try:
         result: list[T] = converter.structure(data, list[cls])  # type: ignore[valid-type]
     except Exception as exc:
         name = f"list[{cls.__name__}]"
         raise _response_error(exc, name, status_code, body, data) from exc
     finally:
-        _DECODING.reset(token)
+        DECODING.reset(token)
     return result
 
 

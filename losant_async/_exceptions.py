@@ -79,7 +79,7 @@ _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
 _secrets: list[str] = []
 
 
-def _remember_secret(token: str | None) -> None:
+def remember_secret(token: str | None) -> None:
     """Redact ``token`` from every error and log line made from now on.
 
     A token shorter than ``MIN_REMEMBERED_SECRET`` (no real Losant token is)
@@ -94,7 +94,7 @@ def _remember_secret(token: str | None) -> None:
     _secrets.sort(key=len, reverse=True)
 
 
-def _redact(text: str, token: str | None = None) -> str:
+def redact(text: str, token: str | None = None) -> str:
     """Blank out bearer tokens, ``token`` and every remembered token."""
     if token and token in text:
         text = text.replace(token, "***")
@@ -105,26 +105,26 @@ def _redact(text: str, token: str | None = None) -> str:
 
 
 def _redact_optional(text: str | None, token: str | None = None) -> str | None:
-    return None if text is None else _redact(text, token)
+    return None if text is None else redact(text, token)
 
 
-def _redact_value(value: object, token: str | None = None) -> object:
+def redact_value(value: object, token: str | None = None) -> object:
     """``value`` with every string in it redacted, through JSON dicts and lists."""
     try:
         return _redact_json(value, token)
     except RecursionError:
         # A body nested deeper than Python recurses: keep a redacted snippet.
-        return _snippet(repr(value), token)
+        return snippet(repr(value), token)
 
 
 def _redact_json(value: object, token: str | None) -> object:
     if isinstance(value, str):
-        return _redact(value, token)
+        return redact(value, token)
     if isinstance(value, bytes):
-        return _snippet(value, token)
+        return snippet(value, token)
     if isinstance(value, Mapping):
         return {
-            _redact(k, token) if isinstance(k, str) else k: _redact_json(v, token)
+            redact(k, token) if isinstance(k, str) else k: _redact_json(v, token)
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
@@ -132,7 +132,7 @@ def _redact_json(value: object, token: str | None) -> object:
     return value
 
 
-def _snippet(body: bytes | str | None, token: str | None = None) -> str:
+def snippet(body: bytes | str | None, token: str | None = None) -> str:
     """A bounded, redacted, printable piece of a response body.
 
     Redacted before it is cut: a token that straddles the limit leaves no
@@ -146,7 +146,7 @@ def _snippet(body: bytes | str | None, token: str | None = None) -> str:
         text = body[: BODY_SNIPPET_BYTES + 4 * longest].decode("utf-8", errors="replace")
     else:
         text = body[: BODY_SNIPPET_LIMIT + longest]
-    return _redact(text, token)[:BODY_SNIPPET_LIMIT]
+    return redact(text, token)[:BODY_SNIPPET_LIMIT]
 
 
 class LosantError(Exception):
@@ -163,7 +163,7 @@ class APIError(LosantError):
     message: str
 
     def __init__(self, message: str) -> None:
-        message = _redact(message)
+        message = redact(message)
         super().__init__(message)
         self.message = message
 
@@ -229,8 +229,8 @@ class APIResponseValidationError(APIError):
         super().__init__(message)
         self.status_code = status_code
         # Redacted before it is cut (a token across the limit leaves no prefix).
-        self.body_snippet = _snippet(body_snippet)
-        self.errors = tuple(_redact(e) for e in errors)
+        self.body_snippet = snippet(body_snippet)
+        self.errors = tuple(redact(e) for e in errors)
 
     def __str__(self) -> str:
         detail = f" ({'; '.join(self.errors)})" if self.errors else ""
@@ -261,7 +261,7 @@ class APIStatusError(APIError):
         super().__init__(message)
         self.status_code = status_code
         self.type = _redact_optional(type)
-        self.body = _redact_value(body)
+        self.body = redact_value(body)
         self.request_id = _redact_optional(request_id)
 
     def __str__(self) -> str:
@@ -354,7 +354,7 @@ class JobFailedError(LosantError):
     def __init__(self, outcome: JobOutcome) -> None:
         self.outcome = outcome
         detail = f": {outcome.error}" if outcome.error else ""
-        super().__init__(_redact(f"job {outcome.status}{detail}"))
+        super().__init__(redact(f"job {outcome.status}{detail}"))
 
 
 class JobAmbiguousError(LosantError):
@@ -365,8 +365,8 @@ class JobAmbiguousError(LosantError):
     """
 
     def __init__(self, message: str, *, candidates: Sequence[str] = ()) -> None:
-        super().__init__(_redact(message))
-        self.candidates = tuple(_redact(c) for c in candidates)
+        super().__init__(redact(message))
+        self.candidates = tuple(redact(c) for c in candidates)
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
@@ -388,7 +388,7 @@ def _status_error_class(status_code: int) -> type[APIStatusError]:
     return _STATUS_ERRORS.get(status_code, APIStatusError)
 
 
-def _make_status_error(
+def make_status_error(
     status_code: int,
     body: object,
     *,
@@ -404,14 +404,14 @@ def _make_status_error(
     """
     type_: str | None = None
     message: str | None = None
-    body = _redact_value(body, token)
+    body = redact_value(body, token)
     request_id = _redact_optional(request_id, token)
     if isinstance(body, Mapping):
         raw_type, raw_message = body.get("type"), body.get("message")
         type_ = raw_type if isinstance(raw_type, str) else None
         message = raw_message if isinstance(raw_message, str) else None
     elif isinstance(body, str):
-        body = _snippet(body, token)
+        body = snippet(body, token)
     if message is None:
         message = f"HTTP {status_code}"
     cls = _status_error_class(status_code)

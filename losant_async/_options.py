@@ -1,7 +1,7 @@
 """The keyword arguments shared by ``AsyncLosant`` and ``AsyncApplication``, checked once.
 
 Both constructors take the same settings (API.md "Client and façade"); this
-module checks them before anything is sent and builds the `_Transport` they
+module checks them before anything is sent and builds the `Transport` they
 describe. A bad value is a ``TypeError`` or ``ValueError`` naming the argument
 (never quoting a token).
 """
@@ -23,7 +23,7 @@ from ._constants import (
     ENV_BASE_URL,
     ENV_TOKEN,
 )
-from ._transport import TokenSource, _check_token, _Transport
+from ._transport import TokenSource, Transport, check_token
 
 __all__: list[str] = []
 
@@ -64,7 +64,7 @@ def _token(token: object) -> TokenSource | None:
         return os.environ.get(ENV_TOKEN) or None
     if callable(token):
         return token
-    return _check_token(token)
+    return check_token(token)
 
 
 def make_transport(
@@ -80,7 +80,7 @@ def make_transport(
     max_streams: int | None = None,
     max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     response_deadline: float | None = DEFAULT_RESPONSE_DEADLINE,
-) -> _Transport:
+) -> Transport:
     """The transport of a client or standalone façade, every argument checked first."""
     source = _token(token)
     if base_url is None:
@@ -96,7 +96,7 @@ def make_transport(
         headers["losantdomain"] = _header_value("losant_domain", losant_domain)
     if limits is not None and not isinstance(limits, httpx.Limits):
         raise TypeError(f"limits must be an httpx.Limits, not {type(limits).__name__}")
-    return _Transport(
+    return Transport(
         token=source,
         base_url=base_url.rstrip("/"),
         timeout=timeout,

@@ -23,9 +23,9 @@ import attrs
 from cattrs.v import transform_error
 
 from ._constants import APPLICATION_ID_LENGTH
-from ._convert import _as_utc, _camel, _wire_names, converter, unstructure
+from ._convert import as_utc, camel, converter, unstructure, wire_names
 from ._models import ApplicationImportOptions, ImportIntoApplicationOptions
-from ._models._base import _DECODING, SAFE_INTEGER
+from ._models._base import DECODING, SAFE_INTEGER
 from ._models._wire import ARRAY_LIMITS, NULLABLE
 
 __all__ = [
@@ -40,9 +40,9 @@ __all__ = [
 
 M = TypeVar("M")
 
-# Same shape as _transport._Multipart (data fields, httpx ``files=``); spelled
+# Same shape as _transport.Multipart (data fields, httpx ``files=``); spelled
 # out here because _params does not depend on the transport.
-_Multipart = tuple[Mapping[str, str], Mapping[str, tuple[str, IO[bytes] | bytes, str]]]
+Multipart = tuple[Mapping[str, str], Mapping[str, tuple[str, IO[bytes] | bytes, str]]]
 
 _HEX_ID = re.compile(rf"[0-9A-Fa-f]{{{APPLICATION_ID_LENGTH}}}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -125,7 +125,7 @@ def _snake_path(cls: type, path: str) -> str:
         if index is not None or quoted is not None:
             parts.append(f"[{index if index is not None else quoted}]")
             continue
-        attr = {w: a for a, w in _wire_names(current).items()}.get(key) if current else None
+        attr = {w: a for a, w in wire_names(current).items()}.get(key) if current else None
         parts.append(f".{attr or key}")
         current = _model_type(attrs.fields_dict(current)[attr].type) if current and attr else None
     return "".join(parts)
@@ -145,7 +145,7 @@ def _from_wire(cls: type[M], data: Mapping[str, object], what: str) -> M:
         ValueError: anything else (a missing field, a malformed date-time).
         Either names the fields in Python's names and in the wire's.
     """
-    token = _DECODING.set(True)
+    token = DECODING.set(True)
     try:
         model: M = converter.structure(data, cls)
     except Exception as exc:
@@ -157,7 +157,7 @@ def _from_wire(cls: type[M], data: Mapping[str, object], what: str) -> M:
         error = TypeError if kinds and all(issubclass(k, TypeError) for k in kinds) else ValueError
         raise error(f"invalid {what}: {'; '.join(problems)}") from exc
     finally:
-        _DECODING.reset(token)
+        DECODING.reset(token)
     return model
 
 
@@ -203,7 +203,7 @@ def _check_json(value: object, where: str) -> None:
 
 def _checked(cls: type, wire: dict[str, object]) -> dict[str, object]:
     """``wire``, once ``_check_json`` passed on every top-level field (named in Python)."""
-    attr_of = {w: a for a, w in _wire_names(cls).items()}
+    attr_of = {w: a for a, w in wire_names(cls).items()}
     for key, value in wire.items():
         _check_json(value, f"{cls.__name__}.{attr_of.get(key, key)}")
     return wire
@@ -216,7 +216,7 @@ def _explicit_nulls(cls: type, given: Mapping[str, object], wire: dict[str, obje
     can ask for null (``archiveConfig: null`` turns archiving off; a global
     with ``json: null`` is removed).
     """
-    names = _wire_names(cls)
+    names = wire_names(cls)
     by_wire = {w: a for a, w in names.items()}
     nullable = NULLABLE.get(cls, frozenset())
     for key, value in given.items():
@@ -296,7 +296,7 @@ def build_body(
     model = cls(**values)
     _validate_tree(model)
     wire = unstructure(model)
-    names = _wire_names(cls)
+    names = wire_names(cls)
     _explicit_nulls(cls, {names[k]: v for k, v in kwargs.items() if k in names}, wire)
     return _checked(cls, wire)
 
@@ -350,7 +350,7 @@ def to_ms(value: datetime | int | float, name: str = "time") -> str:
     """
     if isinstance(value, datetime):
         try:
-            ms = (_as_utc(value) - _EPOCH) // _MS
+            ms = (as_utc(value) - _EPOCH) // _MS
         except OverflowError:  # an aware time at the calendar's edge
             raise ValueError(
                 f"{name} is outside the datetime range once converted to UTC"
@@ -446,7 +446,7 @@ def query(**pairs: object) -> list[tuple[str, str]]:
             ``check_query_text``, ``to_ms``); the message names the argument.
     """
     return [
-        (_camel(name), _query_value(name, value))
+        (camel(name), _query_value(name, value))
         for name, value in pairs.items()
         if value is not None
     ]
@@ -528,7 +528,7 @@ def _bundle_field(bundle: object) -> tuple[str, IO[bytes] | bytes, str]:
     )
 
 
-def import_multipart(bundle: object, email: str | None, options: object) -> _Multipart:
+def import_multipart(bundle: object, email: str | None, options: object) -> Multipart:
     """The form of ``POST /applications/{applicationId}/import``.
 
     - ``bundle``: a path (``str`` / ``os.PathLike``, streamed, sent under the

@@ -61,7 +61,7 @@ class _Pattern:
         return (0 if self.port is not None else 1, -len(self.host), -len(self.scheme))
 
 
-def _env_proxy(base_url: str) -> str | None:
+def env_proxy(base_url: str) -> str | None:
     """The proxy that ``HTTPS_PROXY`` & co. name for ``base_url``, exactly as httpx reads them.
 
     Mirrors httpx's ``get_environment_proxies`` and its mount lookup: a proxy

@@ -13,8 +13,8 @@ from typing import Final
 
 import httpx
 
-from ._exceptions import _redact
-from ._retry import _CONNECT_ERRORS
+from ._exceptions import redact
+from ._retry import CONNECT_ERRORS
 
 __all__: list[str] = []
 
@@ -26,7 +26,7 @@ class _RedactFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _redact(message)
+        redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
@@ -51,7 +51,7 @@ _HTTPX_LOGGERS: Final = (
 )
 
 
-def _filter_httpx_logs() -> None:
+def filter_httpx_logs() -> None:
     """Redact httpx's and httpcore's DEBUG lines, which echo response headers.
 
     Added only when httpx sends the requests (a proxy from the environment, or
@@ -73,13 +73,13 @@ def _mentions_secret(exc: BaseException, token: str | None) -> bool:
             continue
         seen.add(id(current))
         texts = [str(current), *map(str, getattr(current, "__notes__", ()))]
-        if any(_redact(text, token) != text for text in texts):
+        if any(redact(text, token) != text for text in texts):
             return True
         stack += (current.__cause__, current.__context__)
     return False
 
 
-def _clean_cause(exc: Exception, token: str | None) -> Exception:
+def clean_cause(exc: Exception, token: str | None) -> Exception:
     """``exc``, or a redacted stand-in of its type when its chain would print a token.
 
     A stand-in keeps the type (the retry policy reads it) and the redacted
@@ -87,13 +87,13 @@ def _clean_cause(exc: Exception, token: str | None) -> Exception:
     """
     if not _mentions_secret(exc, token):
         return exc
-    text = _redact(str(exc), token)
+    text = redact(str(exc), token)
     try:
         standin = type(exc)(text)
     except Exception:
         standin = (
             httpx.ConnectError(text)
-            if isinstance(exc, _CONNECT_ERRORS)
+            if isinstance(exc, CONNECT_ERRORS)
             else httpx.TransportError(text)
         )
     return standin

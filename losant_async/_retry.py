@@ -1,12 +1,12 @@
 """Retry policy for losant_async: which failures may be repeated, and after how long.
 
-Small pure functions, as STYLE.md asks: ``_should_retry(policy, outcome)``
-decides from a status code or an error, ``_backoff(attempt, retry_after)``
-gives the delay and ``_parse_retry_after`` reads the server's ``Retry-After``;
-``_RetryPolicy`` names what each Losant action allows. ``set_testing`` is the
+Small pure functions, as STYLE.md asks: ``should_retry(policy, outcome)``
+decides from a status code or an error, ``backoff(attempt, retry_after)``
+gives the delay and ``parse_retry_after`` reads the server's ``Retry-After``;
+``RetryPolicy`` names what each Losant action allows. ``set_testing`` is the
 test switch that zeroes every delay (read by ``_transport``'s retry loop and
 ``_sse``'s reconnects). Nothing here sends or sleeps: the loop that does is
-``_transport._Transport.request``.
+``_transport.Transport.request``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ._exceptions import APIConnectionError, PoolTimeoutError
 __all__ = ["set_testing"]
 
 
-class _RetryPolicy(enum.Enum):
+class RetryPolicy(enum.Enum):
     """Which failures a request may be repeated after."""
 
     # connect/read errors (a connection that died before the answer, too),
@@ -53,31 +53,31 @@ def set_testing(*, zero_delay: bool) -> None:
 
 # Raised by a connect attempt: the request never reached the server, so even
 # a job-enqueuing action may be repeated (API.md "Details: Retries").
-_CONNECT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout)
+CONNECT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout)
 # What becomes APIConnectionError: a body that cannot be decoded (bad gzip)
 # is a transport fault too.
-_TRANSPORT_ERRORS: Final = (httpx.TransportError, httpx.DecodingError)
+TRANSPORT_ERRORS: Final = (httpx.TransportError, httpx.DecodingError)
 
 
-def _should_retry(policy: _RetryPolicy, outcome: int | BaseException) -> bool:
+def should_retry(policy: RetryPolicy, outcome: int | BaseException) -> bool:
     """Whether a status code, or a (translated or httpx) error, may be retried."""
-    if policy is _RetryPolicy.NEVER:
+    if policy is RetryPolicy.NEVER:
         return False
     if isinstance(outcome, int):
         if outcome == 429:
             return True
-        return policy is _RetryPolicy.SAFE and (outcome == 408 or outcome >= 500)
+        return policy is RetryPolicy.SAFE and (outcome == 408 or outcome >= 500)
     cause = outcome.__cause__ if isinstance(outcome, APIConnectionError) else outcome
     if isinstance(outcome, PoolTimeoutError) or isinstance(cause, httpx.PoolTimeout):
         # It already waited the whole pool timeout; waiting again would only
         # hide a pool that is full for good (issue 11, defect 2).
         return False
-    if policy is _RetryPolicy.ENQUEUE:
-        return isinstance(cause, _CONNECT_ERRORS)
-    return isinstance(outcome, APIConnectionError) or isinstance(cause, _TRANSPORT_ERRORS)
+    if policy is RetryPolicy.ENQUEUE:
+        return isinstance(cause, CONNECT_ERRORS)
+    return isinstance(outcome, APIConnectionError) or isinstance(cause, TRANSPORT_ERRORS)
 
 
-def _backoff(attempt: int, retry_after: float | None) -> float:
+def backoff(attempt: int, retry_after: float | None) -> float:
     """Seconds to wait before retry number ``attempt`` (0 for the first retry).
 
     A usable ``Retry-After`` wins; otherwise exponential from
@@ -93,7 +93,7 @@ def _backoff(attempt: int, retry_after: float | None) -> float:
 _DELAY_SECONDS = re.compile(r"\d+(?:\.\d+)?")
 
 
-def _parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
+def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
     """``Retry-After`` in seconds (RFC 9110 10.2.3: seconds or an HTTP-date).
 
     ``now`` is the POSIX time an HTTP-date is measured from (default: now).

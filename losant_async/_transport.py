@@ -1,6 +1,6 @@
 """HTTP for losant_async: headers, auth, the retry loop, error mapping and streaming.
 
-`_Transport` builds each `httpx.Request` itself and hands it straight to an
+`Transport` builds each `httpx.Request` itself and hands it straight to an
 `httpx.AsyncBaseTransport` (or to a caller's `httpx.AsyncClient`). It returns
 status, headers and bytes: it knows HTTP and nothing about models. Which
 failures are retried, and after how long, is decided in `_retry`; bodies are
@@ -52,32 +52,32 @@ from ._exceptions import (
     ClientClosedError,
     PoolTimeoutError,
     ResponseTooLargeError,
-    _make_status_error,
-    _redact,
-    _redact_value,
-    _remember_secret,
-    _snippet,
+    make_status_error,
+    redact,
+    redact_value,
+    remember_secret,
+    snippet,
 )
-from ._http11 import _default_transport
-from ._proxy_env import _env_proxy as _env_proxy
-from ._redaction import _clean_cause, _filter_httpx_logs
+from ._http11 import default_transport
+from ._proxy_env import env_proxy as env_proxy
+from ._redaction import clean_cause, filter_httpx_logs
 
 # The retry policy lives in _retry. `X as X` re-exports what callers and tests
-# have always imported from here: `_RetryPolicy` is part of `request()`'s
+# have always imported from here: `RetryPolicy` is part of `request()`'s
 # signature, and conftest switches delays off with `_transport.set_testing`.
-from ._retry import _CONNECT_ERRORS, _TRANSPORT_ERRORS
-from ._retry import _backoff as _backoff
-from ._retry import _parse_retry_after as _parse_retry_after
-from ._retry import _RetryPolicy as _RetryPolicy
-from ._retry import _should_retry as _should_retry
+from ._retry import CONNECT_ERRORS, TRANSPORT_ERRORS
+from ._retry import RetryPolicy as RetryPolicy
+from ._retry import backoff as backoff
+from ._retry import parse_retry_after as parse_retry_after
 from ._retry import set_testing as set_testing
+from ._retry import should_retry as should_retry
 
 __all__ = ["set_testing"]
 
 _log = logging.getLogger("losant_async")
 
 # Data fields and file fields (as httpx `files=`) of a multipart request.
-_Multipart: TypeAlias = tuple[Mapping[str, str], Mapping[str, tuple[str, "IO[bytes] | bytes", str]]]
+Multipart: TypeAlias = tuple[Mapping[str, str], Mapping[str, tuple[str, "IO[bytes] | bytes", str]]]
 # A token, or a callable (sync or async) that returns the current one.
 TokenSource: TypeAlias = str | Callable[[], str] | Callable[[], Awaitable[str]]
 
@@ -86,7 +86,7 @@ class _NoBody(enum.Enum):
     NO_BODY = enum.auto()
 
 
-_NO_BODY: Final = _NoBody.NO_BODY
+NO_BODY: Final = _NoBody.NO_BODY
 
 # How `_http11` words the error for a body beyond the request's max_body
 # extension (its ``_too_large``).
@@ -119,7 +119,7 @@ class _ErrorMap:
 
     __slots__ = ("_owner", "_stream", "_user_code")
 
-    def __init__(self, owner: _Transport, *, stream: bool, user_code: bool = False) -> None:
+    def __init__(self, owner: Transport, *, stream: bool, user_code: bool = False) -> None:
         self._owner = owner
         self._stream = stream
         self._user_code = user_code
@@ -141,11 +141,11 @@ class _ErrorMap:
         if owner._closed and isinstance(exc, ours) and not isinstance(exc, ClientClosedError):
             raise ClientClosedError(
                 "The client was closed while this request was waiting or in flight."
-            ) from _clean_cause(exc, token)
-        if isinstance(exc, APIStatusError) or not isinstance(exc, _TRANSPORT_ERRORS):
+            ) from clean_cause(exc, token)
+        if isinstance(exc, APIStatusError) or not isinstance(exc, TRANSPORT_ERRORS):
             return
         name = type(exc).__name__
-        cause = _clean_cause(exc, token)
+        cause = clean_cause(exc, token)
         if isinstance(exc, httpx.RemoteProtocolError) and _BODY_CAP_HIT in str(exc):
             # The HTTP/1.1 transport stopped at the request's max_body extension.
             limit = owner._max_body or 0
@@ -156,7 +156,7 @@ class _ErrorMap:
             raise PoolTimeoutError(owner._pool_timeout_message(stream=self._stream)) from cause
         if isinstance(exc, httpx.TimeoutException):
             raise APITimeoutError(f"Request timed out ({name}).") from cause
-        detail = _redact(str(exc), token)
+        detail = redact(str(exc), token)
         message = (
             f"Connection error ({name}): {detail}" if detail else f"Connection error ({name})."
         )
@@ -182,15 +182,15 @@ def _status_error(
         # A redirect is an error, never the resource (issue 11, defect 11):
         # the library follows none, as no Losant action answers with one.
         location = headers.get("location")
-        where = f" to {_snippet(location, token)}" if location else ""
+        where = f" to {snippet(location, token)}" if location else ""
         return APIStatusError(
             f"The server answered a redirect ({status_code}){where}; redirects are not "
             "followed. Check base_url.",
             status_code=status_code,
-            body=_redact_value(body, token),
-            request_id=_snippet(headers.get("x-request-id"), token) or None,
+            body=redact_value(body, token),
+            request_id=snippet(headers.get("x-request-id"), token) or None,
         )
-    return _make_status_error(
+    return make_status_error(
         status_code,
         body,
         request_id=headers.get("x-request-id"),
@@ -200,7 +200,7 @@ def _status_error(
 
 
 @attrs.frozen
-class _Response:
+class Response:
     """A fully read 2xx response."""
 
     status_code: int
@@ -222,7 +222,7 @@ class _Response:
 
     def snippet(self) -> str:
         """A bounded piece of the body, with the token blanked out, for error messages."""
-        return _snippet(self.content, self._token)
+        return snippet(self.content, self._token)
 
 
 # --- multipart --------------------------------------------------------------
@@ -248,7 +248,7 @@ def _encode_fields(data: Mapping[str, str]) -> tuple[bytes, str]:
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
-def _file_positions(multipart: _Multipart) -> dict[str, int | None]:
+def _file_positions(multipart: Multipart) -> dict[str, int | None]:
     """Where each file object starts (``None``: it cannot be rewound)."""
     positions: dict[str, int | None] = {}
     for name, (_, content, _) in multipart[1].items():
@@ -261,7 +261,7 @@ def _file_positions(multipart: _Multipart) -> dict[str, int | None]:
     return positions
 
 
-def _rewind(multipart: _Multipart, positions: Mapping[str, int | None]) -> bool:
+def _rewind(multipart: Multipart, positions: Mapping[str, int | None]) -> bool:
     """Seek every file back to its start; ``False`` if one cannot be (no retry then)."""
     for name, position in positions.items():
         if position is None:
@@ -284,7 +284,7 @@ _EMPTY_BODY: Final = httpx.ByteStream(b"")
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 
 
-def _check_token(token: object) -> str:
+def check_token(token: object) -> str:
     """A token as a header value can carry it (never quoted in the message)."""
     if not isinstance(token, str):
         raise TypeError(f"the token must be a str, not {type(token).__name__}")
@@ -302,11 +302,11 @@ def _ambiguous(failure: Exception) -> bool:
     if isinstance(failure, PoolTimeoutError):
         return False
     return isinstance(failure, APIConnectionError) and not isinstance(
-        failure.__cause__, _CONNECT_ERRORS
+        failure.__cause__, CONNECT_ERRORS
     )
 
 
-class _Transport:
+class Transport:
     """Sends requests to the Losant API with auth, retries and typed errors."""
 
     __slots__ = (
@@ -376,8 +376,8 @@ class _Transport:
         if callable(token):
             self._token_source = token
         elif token:
-            self._token = _check_token(token)
-            _remember_secret(token)
+            self._token = check_token(token)
+            remember_secret(token)
         merged = httpx.Headers(
             {
                 "Accept": "application/json",
@@ -403,24 +403,24 @@ class _Transport:
             transport = self._make_pool(limits, max_streams)
         if not isinstance(transport, _http11_types()):
             # httpx sends the requests: its DEBUG lines echo headers.
-            _filter_httpx_logs()
+            filter_httpx_logs()
         self._transport = transport
         self._closed = False
 
     def _make_pool(self, limits: httpx.Limits, max_streams: int | None) -> httpx.AsyncBaseTransport:
-        return _default_transport(
-            proxy=_env_proxy(self.base_url), limits=limits, max_streams=max_streams
+        return default_transport(
+            proxy=env_proxy(self.base_url), limits=limits, max_streams=max_streams
         )
 
     def __repr__(self) -> str:
-        return f"_Transport(base_url={self.base_url!r})"
+        return f"Transport(base_url={self.base_url!r})"
 
     @property
     def is_closed(self) -> bool:
         """Whether `aclose` has been called."""
         return self._closed
 
-    async def __aenter__(self) -> _Transport:
+    async def __aenter__(self) -> Transport:
         return self
 
     async def __aexit__(
@@ -464,7 +464,7 @@ class _Transport:
         """Make ``token`` the one every request sends from now on."""
         self._token = token
         if token:
-            _remember_secret(token)
+            remember_secret(token)
             self._headers["Authorization"] = f"Bearer {token}"
         elif "authorization" in self._headers:
             del self._headers["Authorization"]
@@ -476,7 +476,7 @@ class _Transport:
         value = source()
         if inspect.isawaitable(value):
             value = await value
-        return _check_token(value)
+        return check_token(value)
 
     def _lock(self) -> anyio.Lock:
         if self._token_lock is None:
@@ -569,9 +569,9 @@ class _Transport:
         headers: httpx.Headers,
         timeout: dict[str, float | None],
         json: object,
-        multipart: _Multipart | None,
+        multipart: Multipart | None,
     ) -> httpx.Request:
-        if json is _NO_BODY and multipart is None and headers is self._headers:
+        if json is NO_BODY and multipart is None and headers is self._headers:
             upper = method.upper()
             if upper not in _BODY_METHODS and url.host:
                 return self._plain_request(upper, url, timeout)
@@ -588,7 +588,7 @@ class _Transport:
             return httpx.Request(
                 method, url, headers=headers, content=content, extensions=extensions
             )
-        if json is _NO_BODY:
+        if json is NO_BODY:
             return httpx.Request(method, url, headers=headers, extensions=extensions)
         return httpx.Request(method, url, headers=headers, json=json, extensions=extensions)
 
@@ -617,12 +617,12 @@ class _Transport:
         method: str,
         path: str,
         *,
-        retry: _RetryPolicy,
+        retry: RetryPolicy,
         params: Sequence[tuple[str, str]] = (),
-        json: object = _NO_BODY,
-        multipart: _Multipart | None = None,
+        json: object = NO_BODY,
+        multipart: Multipart | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> _Response:
+    ) -> Response:
         """Send a request, retrying as ``retry`` allows, and read the whole body.
 
         Returns only for a 2xx status; raises the `APIStatusError` subclass
@@ -666,7 +666,7 @@ class _Transport:
                         (time.perf_counter() - started) * 1000,
                     )
                 failure: Exception = exc
-                retryable = _should_retry(retry, exc)
+                retryable = should_retry(retry, exc)
                 retry_after: float | None = None
             else:
                 status = response.status_code
@@ -679,7 +679,7 @@ class _Transport:
                         (time.perf_counter() - started) * 1000,
                     )
                 if status < 300:
-                    return _Response(status, response.headers, content, token=self._token)
+                    return Response(status, response.headers, content, token=self._token)
                 if (
                     status == 401
                     and not refreshed
@@ -694,18 +694,18 @@ class _Transport:
                     _log.info(
                         "%s %s -> 404 after a retry: the earlier attempt deleted it", method, path
                     )
-                    return _Response(
+                    return Response(
                         200,
                         httpx.Headers({"Content-Type": "application/json"}),
                         _DELETED,
                         token=self._token,
                     )
-                retry_after = _parse_retry_after(response.headers)
+                retry_after = parse_retry_after(response.headers)
                 failure = _status_error(status, response.headers, content, self._token, retry_after)
                 # A wait beyond MAX_RETRY_AFTER is the caller's to decide on.
                 retryable = (
                     status >= 400
-                    and _should_retry(retry, status)
+                    and should_retry(retry, status)
                     and (retry_after is None or retry_after <= MAX_RETRY_AFTER)
                 )
             if not (
@@ -716,7 +716,7 @@ class _Transport:
             ):
                 raise failure
             ambiguous = ambiguous or _ambiguous(failure)
-            delay = 0.0 if _retry._zero_delay else _backoff(attempt, retry_after)
+            delay = 0.0 if _retry._zero_delay else backoff(attempt, retry_after)
             attempt += 1
             _log.debug(
                 "retrying %s %s in %.2f s (retry %d of %d)",
@@ -764,7 +764,7 @@ class _Transport:
         headers: Mapping[str, str] | None,
         timeouts: dict[str, float | None],
     ) -> httpx.Response:
-        request = self._build(method, url, self._merged_headers(headers), timeouts, _NO_BODY, None)
+        request = self._build(method, url, self._merged_headers(headers), timeouts, NO_BODY, None)
         request.extensions[EXTENSION_STREAM] = True
         started = time.perf_counter()
         with self._stream_errors:
@@ -814,7 +814,7 @@ class _Transport:
                 response.headers,
                 content,
                 self._token,
-                _parse_retry_after(response.headers),
+                parse_retry_after(response.headers),
             )
         try:
             # httpx errors raised while the caller reads the body are translated

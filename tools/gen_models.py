@@ -154,7 +154,7 @@ def snake(name: str) -> str:
 
 
 def camel(name: str) -> str:
-    """The converter's default wire name for an attribute (see _convert._camel)."""
+    """The converter's default wire name for an attribute (see _convert.camel)."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
@@ -319,11 +319,11 @@ class Generator:
             rest = [k for k in kind if k != "null"]
             kind = rest[0] if len(rest) == 1 else None
         rules: dict[str, object] = {}
-        positional: list[str] = []  # a nested object's class, for _model
+        positional: list[str] = []  # a nested object's class, for model_validator
         if kind == "string":
             type_expr = "datetime" if prop.get("format") == "date-time" else "str"
             self.string_rules(klass, attr, prop, rules, notes)
-            vname = "_text" if type_expr == "str" else "_time"
+            vname = "text_validator" if type_expr == "str" else "time_validator"
             if type_expr == "datetime":
                 rules = {}
         elif kind in ("number", "integer"):
@@ -333,12 +333,12 @@ class Generator:
                     rules[arg] = prop[key]
             if kind == "integer":
                 rules["integer"] = True
-            vname = "_number"
+            vname = "number_validator"
         elif kind == "boolean":
             type_expr = "bool"
             if prop.get("enum") == [True]:
                 notes.append("Always ``True``.")
-            vname = "_flag"
+            vname = "flag_validator"
         elif kind == "array":
             items: dict[str, object] = prop.get("items", {})  # type: ignore[assignment]
             item_type = self.item_type(klass, wire, items)
@@ -353,11 +353,11 @@ class Generator:
                 # Each item's type is checked too (a str where a model belongs is a
                 # TypeError, issue 11 defect 5); string rules imply str items.
                 rules["item"] = _Raw(item_type.split("[", 1)[0])
-            vname = "_array"
+            vname = "array_validator"
         elif kind == "object" and "properties" in prop:
             type_expr = self.nested(klass, wire, prop, item=False)
             positional = [type_expr]
-            vname = "_model"
+            vname = "model_validator"
         elif kind == "object" and "patternProperties" in prop:
             (value_schema,) = prop["patternProperties"].values()  # type: ignore[attr-defined]
             value_type = {"number": "float", "integer": "int", "string": "str"}[
@@ -373,7 +373,7 @@ class Generator:
         elif kind is None and "enum" in prop:
             type_expr = "str"
             self.string_rules(klass, attr, prop, rules, notes)
-            vname = "_text"
+            vname = "text_validator"
         elif kind is None and prop and all(isinstance(v, dict) for v in prop.values()):
             # spec/schemas/applicationJobLog.json: ``input`` / ``output`` list
             # their keys without a ``type``/``properties`` wrapper, so the
@@ -495,7 +495,15 @@ class Generator:
         base_names = sorted(
             {
                 v
-                for v in ("_array", "_flag", "_mapping", "_model", "_number", "_text", "_time")
+                for v in (
+                    "array_validator",
+                    "flag_validator",
+                    "_mapping",
+                    "model_validator",
+                    "number_validator",
+                    "text_validator",
+                    "time_validator",
+                )
                 if f"{v}(" in text
             }
         )
@@ -507,7 +515,7 @@ class Generator:
         if "datetime" in text:
             std.append("from datetime import datetime")
         lines += [*std, "", "import attrs", ""]
-        imports_from["_base"] = ["_EMPTY", *sorted([*base_names, "_freeze"])]
+        imports_from["_base"] = ["EMPTY", *sorted([*base_names, "freeze"])]
         for dep_module in sorted(imports_from):
             names_from = imports_from[dep_module]
             if dep_module != "_base":
@@ -534,7 +542,7 @@ class Generator:
         for f in klass.fields:
             body.append(render_field(f))
         body.append(
-            "    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)"
+            "    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)"
         )
         return "\n".join(["@attrs.frozen(kw_only=True)", f"class {klass.name}:", *body])
 

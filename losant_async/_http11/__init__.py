@@ -1,6 +1,6 @@
 """The default HTTP transport: lean HTTP/1.1 keep-alive, with httpx's own as fallback.
 
-``_default_transport`` picks: this package's ``Http11Transport`` for plain
+``default_transport`` picks: this package's ``Http11Transport`` for plain
 HTTP/1.1 over TCP or TLS, ``httpx.AsyncHTTPTransport`` for whatever it does
 not do (proxies, HTTP/2, Unix sockets, client certificates, a bound local
 address).
@@ -14,10 +14,10 @@ import httpx
 
 from ._transport import DEFAULT_KEEPALIVE_EXPIRY, DEFAULT_MAX_CONNECTIONS, Http11Transport
 
-__all__ = ["Http11Transport", "_default_transport"]
+__all__ = ["Http11Transport", "default_transport"]
 
 
-def _default_transport(
+def default_transport(
     *,
     verify: ssl.SSLContext | bool = True,
     http2: bool = False,

@@ -51,7 +51,7 @@ class Conn(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _message(exc: BaseException) -> str:
+def message(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
@@ -144,14 +144,14 @@ class AioConn:
             if not await self._wait(limit):
                 raise httpx.WriteTimeout("timed out writing the request")
         if self._closed:
-            raise httpx.WriteError(_message(self._exc) if self._exc else "connection closed")
+            raise httpx.WriteError(message(self._exc) if self._exc else "connection closed")
 
     async def recv(self, limit: float | None) -> bytes:
         chunks = self._chunks
         while not chunks:
             if self._eof:
                 if self._exc is not None:
-                    raise httpx.ReadError(_message(self._exc))
+                    raise httpx.ReadError(message(self._exc))
                 return b""
             if not await self._wait(limit):
                 raise httpx.ReadTimeout("timed out reading the response")
@@ -195,7 +195,7 @@ async def open_asyncio(
         await conn.aclose()
         raise httpx.ConnectTimeout("timed out connecting") from exc
     except OSError as exc:
-        raise httpx.ConnectError(_message(exc)) from exc
+        raise httpx.ConnectError(message(exc)) from exc
     return conn
 
 
@@ -232,7 +232,7 @@ class AnyioConn:
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError as exc:
-                raise httpx.WriteError(_message(exc)) from exc
+                raise httpx.WriteError(message(exc)) from exc
             if sent == len(data):
                 return
             data = data[sent:]  # the rest waits for the socket, as any write would
@@ -243,7 +243,7 @@ class AnyioConn:
             with anyio.CancelScope(deadline=anyio.current_time() + limit) as scope:
                 await self._stream.send(data)
         except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-            raise httpx.WriteError(_message(exc)) from exc
+            raise httpx.WriteError(message(exc)) from exc
         if scope.cancelled_caught:
             raise httpx.WriteTimeout("timed out writing the request")
 
@@ -257,7 +257,7 @@ class AnyioConn:
         except (BlockingIOError, InterruptedError):
             return await wait_recv(sock, READ_SIZE, limit, self)
         except OSError as exc:
-            raise httpx.ReadError(_message(exc)) from exc
+            raise httpx.ReadError(message(exc)) from exc
         # The bytes were already there: still one checkpoint, as every trio read
         # has, so that a fast peer cannot starve other tasks or hold off a
         # cancellation (which drops these bytes: the caller then drops the
@@ -274,7 +274,7 @@ class AnyioConn:
         except anyio.EndOfStream:
             return b""
         except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-            raise httpx.ReadError(_message(exc)) from exc
+            raise httpx.ReadError(message(exc)) from exc
         raise httpx.ReadTimeout("timed out reading the response")
 
     def is_reusable(self) -> bool:
@@ -317,5 +317,5 @@ async def open_anyio(
         anyio.EndOfStream,  # trio: the server closed during the TLS handshake
         ssl.SSLError,
     ) as exc:
-        raise httpx.ConnectError(_message(exc)) from exc
+        raise httpx.ConnectError(message(exc)) from exc
     return AnyioConn(stream)

@@ -22,7 +22,7 @@ import socket
 import httpx
 import trio
 
-from ._net import _message
+from ._net import message
 
 
 class _Deadlines:
@@ -102,9 +102,9 @@ async def wait_and_recv(
             if deadlines is not None and owner in deadlines.expired:
                 deadlines.expired.discard(owner)
                 raise httpx.ReadTimeout("timed out reading the response") from None
-            raise httpx.ReadError(_message(exc)) from exc
+            raise httpx.ReadError(message(exc)) from exc
         except (OSError, trio.BrokenResourceError) as exc:
-            raise httpx.ReadError(_message(exc)) from exc
+            raise httpx.ReadError(message(exc)) from exc
         finally:
             if deadlines is not None:
                 deadlines.expired.discard(owner)

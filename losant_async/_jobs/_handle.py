@@ -5,7 +5,7 @@ entry of the application's job logs (``GET /applications/{id}/jobLogs``) or,
 for ``import`` and ``applyTemplate``, of its import logs (``GET
 /applications/{id}/importLogs``). This module finds that entry, pins it and
 polls it until it is terminal. How the entry is found is written in the
-README ("How jobs are matched"); the rules live in ``_job_matching._match``.
+README ("How jobs are matched"); the rules live in ``_job_matching.match_entries``.
 The time window is anchored on the server's clock (the ``Date`` header of
 the 202 answer) when there is one, else on the client's.
 
@@ -35,27 +35,27 @@ from .._constants import (
     JOB_POLL_MAX,
     JOB_POLL_MULTIPLIER,
 )
-from .._convert import _as_utc, structure, structure_list
+from .._convert import as_utc, structure, structure_list
 from .._exceptions import JobAmbiguousError, JobFailedError, RateLimitError
 from .._models import ApplicationImportExecution, ApplicationJobLog, ApplicationJobLogs
 from .._params import to_ms
-from .._transport import _RetryPolicy
+from .._transport import RetryPolicy
 from ._matching import (
-    _IMPORT_LOG_ACTIONS,
-    _JOB_LOG_ACTIONS,
-    _QUEUED,
+    IMPORT_LOG_ACTIONS,
+    JOB_LOG_ACTIONS,
+    QUEUED,
+    Entry,
     JobError,
-    _Entry,
-    _frozen_mapping,
-    _import_log_entry,
-    _job_log_entry,
-    _job_log_query,
-    _match,
-    _utc,
+    frozen_mapping,
+    import_log_entry,
+    job_log_entry,
+    job_log_query,
+    match_entries,
+    utc,
 )
 
 if TYPE_CHECKING:
-    from .._transport import _Transport
+    from .._transport import Transport
 
 __all__ = ["JobHandle", "JobOutcome", "JobProgress"]
 
@@ -130,17 +130,17 @@ class JobOutcome:
     started_at: datetime | None = None
     completed_at: datetime | None = None
     output: Mapping[str, object] = attrs.field(
-        factory=dict, converter=_frozen_mapping, repr=lambda m: repr(dict(m))
+        factory=dict, converter=frozen_mapping, repr=lambda m: repr(dict(m))
     )
     error: JobError | None = None
     log_id: str | None = None
 
 
-def _progress(entry: _Entry) -> JobProgress:
+def _progress(entry: Entry) -> JobProgress:
     return JobProgress(entry.status, entry.completed, entry.total)
 
 
-def _outcome(entry: _Entry) -> JobOutcome:
+def _outcome(entry: Entry) -> JobOutcome:
     return JobOutcome(
         entry.status, entry.started_at, entry.completed_at, entry.output, entry.error, entry.log_id
     )
@@ -213,7 +213,7 @@ class JobHandle:
 
     def __init__(
         self,
-        transport: _Transport,
+        transport: Transport,
         *,
         application_id: str,
         action: str,
@@ -225,16 +225,16 @@ class JobHandle:
         accepted_at: datetime | None = None,
         server_time: datetime | None = None,
     ) -> None:
-        if action not in _JOB_LOG_ACTIONS and action not in _IMPORT_LOG_ACTIONS:
-            known = ", ".join(sorted(_JOB_LOG_ACTIONS | _IMPORT_LOG_ACTIONS))
+        if action not in JOB_LOG_ACTIONS and action not in IMPORT_LOG_ACTIONS:
+            known = ", ".join(sorted(JOB_LOG_ACTIONS | IMPORT_LOG_ACTIONS))
             raise ValueError(f"action must be one of {known}; got {action!r}")
         self._transport = transport
         self.application_id = application_id
         self.action = action
         self.job_id = job_id
-        self.enqueued_at = _as_utc(enqueued_at)
-        self.accepted_at = _as_utc(accepted_at) if accepted_at else datetime.now(UTC)
-        self.server_time = _as_utc(server_time) if server_time else None
+        self.enqueued_at = as_utc(enqueued_at)
+        self.accepted_at = as_utc(accepted_at) if accepted_at else datetime.now(UTC)
+        self.server_time = as_utc(server_time) if server_time else None
         self._poll_interval = poll_interval
         self._clock: Callable[[], float] = clock or anyio.current_time
         self._log_id = log_id
@@ -255,7 +255,7 @@ class JobHandle:
 
     @property
     def _uses_import_logs(self) -> bool:
-        return self.action in _IMPORT_LOG_ACTIONS
+        return self.action in IMPORT_LOG_ACTIONS
 
     def pin(self, log_id: str) -> None:
         """Follow the log entry ``log_id`` from now on, without matching.
@@ -347,17 +347,17 @@ class JobHandle:
 
     def _timeout_error(self, timeout: float | None) -> TimeoutError:
         within = f" within {timeout:g} s" if timeout is not None else ""
-        last = self._last.status if self._last is not None else _QUEUED
+        last = self._last.status if self._last is not None else QUEUED
         return TimeoutError(
             f"{self.action} job {self.job_id} did not finish{within} (last status: {last})"
         )
 
-    def _observe(self, entry: _Entry | None) -> JobProgress:
-        progress = _progress(entry) if entry is not None else JobProgress(_QUEUED)
+    def _observe(self, entry: Entry | None) -> JobProgress:
+        progress = _progress(entry) if entry is not None else JobProgress(QUEUED)
         self._last = progress
         return progress
 
-    async def _watch(self, poll_interval: float | None) -> AsyncGenerator[_Entry | None, None]:
+    async def _watch(self, poll_interval: float | None) -> AsyncGenerator[Entry | None, None]:
         """Poll forever, yielding each successful poll; sleep between polls.
 
         A 429 that the transport's own retries did not get past is waited
@@ -397,14 +397,14 @@ class JobHandle:
         # the 202 (elapsed on our clock, so no clock offset plays a part).
         return datetime.now(UTC) <= self.accepted_at + 2 * _SKEW
 
-    async def _poll(self) -> _Entry | None:
+    async def _poll(self) -> Entry | None:
         """One look at the logs: the job's entry, or ``None`` if not there yet."""
         pinned = self._log_id
         if pinned is not None and (self._pinned_by != "window" or not self._window_may_grow()):
             return await self._fetch_pinned(pinned)
         entries = await self._fetch_recent()
         since, until = self._window()
-        found, exact = _match(
+        found, exact = match_entries(
             entries,
             job_id=self.job_id,
             application_id=self.application_id,
@@ -437,33 +437,33 @@ class JobHandle:
             candidates=candidates,
         )
 
-    async def _fetch_pinned(self, log_id: str) -> _Entry | None:
+    async def _fetch_pinned(self, log_id: str) -> Entry | None:
         if self._uses_import_logs:
             # No single-entry endpoint for import logs: find it in the list.
             entries = await self._fetch_recent()
             return next((e for e in entries if e.log_id == log_id or log_id in e.ids), None)
         path = f"/applications/{self.application_id}/jobLogs/{log_id}"
-        response = await self._transport.request("GET", path, retry=_RetryPolicy.SAFE)
+        response = await self._transport.request("GET", path, retry=RetryPolicy.SAFE)
         log = structure(
             response.json(),
             ApplicationJobLog,
             status_code=response.status_code,
             body=response.content,
         )
-        return _job_log_entry(log)
+        return job_log_entry(log)
 
-    async def _fetch_recent(self) -> list[_Entry]:
+    async def _fetch_recent(self) -> list[Entry]:
         if self._uses_import_logs:
             return await self._fetch_import_logs()
         return await self._fetch_job_logs()
 
-    async def _fetch_import_logs(self) -> list[_Entry]:
+    async def _fetch_import_logs(self) -> list[Entry]:
         # Not paged: importLogs takes ``limit`` and ``since`` only (spec/api/application.json).
         since, _ = self._window()
         response = await self._transport.request(
             "GET",
             f"/applications/{self.application_id}/importLogs",
-            retry=_RetryPolicy.SAFE,
+            retry=RetryPolicy.SAFE,
             params=[("limit", str(JOB_LOG_PAGE_SIZE)), ("since", to_ms(since))],
         )
         logs = structure_list(
@@ -472,15 +472,15 @@ class JobHandle:
             status_code=response.status_code,
             body=response.content,
         )
-        return [e for e in map(_import_log_entry, logs) if e is not None]
+        return [e for e in map(import_log_entry, logs) if e is not None]
 
-    async def _fetch_job_logs(self) -> list[_Entry]:
+    async def _fetch_job_logs(self) -> list[Entry]:
         # The server is asked for the window (and the job name where known),
-        # newest first; _match still checks every entry it sends (a server
+        # newest first; match_entries still checks every entry it sends (a server
         # may ignore the filter).
         since, until = self._window()
-        query = _job_log_query(self.action, since, until)
-        entries: list[_Entry] = []
+        query = job_log_query(self.action, since, until)
+        entries: list[Entry] = []
         for page in range(JOB_LOG_MAX_PAGES):
             params = [
                 ("sortField", "runQueuedAt"),
@@ -493,7 +493,7 @@ class JobHandle:
             response = await self._transport.request(
                 "GET",
                 f"/applications/{self.application_id}/jobLogs",
-                retry=_RetryPolicy.SAFE,
+                retry=RetryPolicy.SAFE,
                 params=params,
             )
             result = structure(
@@ -503,8 +503,8 @@ class JobHandle:
                 body=response.content,
             )
             logs = result.items or []
-            entries.extend(e for e in map(_job_log_entry, logs) if e is not None)
-            oldest = _utc(logs[-1].run_queued_at) if logs else None
+            entries.extend(e for e in map(job_log_entry, logs) if e is not None)
+            oldest = utc(logs[-1].run_queued_at) if logs else None
             # Newest first: once a page reaches back before the window, or is
             # not full, every candidate has been seen.
             if len(logs) < JOB_LOG_PAGE_SIZE or oldest is None or oldest < since:

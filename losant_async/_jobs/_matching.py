@@ -2,12 +2,12 @@
 
 This module owns the log-entry side of job tracking: which actions' jobs land
 in the job logs (and under which Losant job name) and which in the import
-logs, ``JobError``, ``_Entry`` (a log entry of either kind reduced to what
+logs, ``JobError``, ``Entry`` (a log entry of either kind reduced to what
 matching and outcomes need), building it from ``ApplicationJobLog`` /
 ``ApplicationImportExecution``, the server-side filter of the job logs, and
-the matching rules themselves in ``_match`` (written up in the README, "How
+the matching rules themselves in ``match_entries`` (written up in the README, "How
 jobs are matched"). It reads no logs and holds no state; ``_jobs.JobHandle``
-fetches the entries, calls ``_match`` and turns the entry it follows into
+fetches the entries, calls ``match_entries`` and turns the entry it follows into
 progress and outcomes.
 """
 
@@ -21,7 +21,7 @@ from typing import Final, Literal
 
 import attrs
 
-from .._convert import _as_utc, unstructure
+from .._convert import as_utc, unstructure
 from .._models import ApplicationImportExecution, ApplicationJobLog
 
 __all__ = ["JobError"]
@@ -43,18 +43,18 @@ JOB_NAMES: Final[Mapping[str, str | None]] = MappingProxyType(
     }
 )
 # Actions whose jobs land in the job logs.
-_JOB_LOG_ACTIONS: Final = frozenset(JOB_NAMES)
+JOB_LOG_ACTIONS: Final = frozenset(JOB_NAMES)
 # Known job name -> the action it belongs to.
 _KNOWN_NAMES: Final = MappingProxyType(
     {name: action for action, name in JOB_NAMES.items() if name is not None}
 )
 # Actions whose jobs land in the import logs (spec: importLogs).
-_IMPORT_LOG_ACTIONS: Final = frozenset({"import", "applyTemplate"})
+IMPORT_LOG_ACTIONS: Final = frozenset({"import", "applyTemplate"})
 # `requestedByType` of jobs Losant starts itself (e.g. nightly archiving,
 # schemas/applicationJobLog.json enum): never the job of an API request.
 _SYSTEM: Final = "system"
 
-_QUEUED: Final = "queued"
+QUEUED: Final = "queued"
 _MS: Final = timedelta(milliseconds=1)
 
 # The import log fields that describe a finished import (the rest are its
@@ -70,7 +70,7 @@ _IMPORT_OUTPUT_FIELDS: Final = (
 )
 
 
-def _frozen_mapping(value: Mapping[str, object] | None) -> Mapping[str, object]:
+def frozen_mapping(value: Mapping[str, object] | None) -> Mapping[str, object]:
     return MappingProxyType(dict(value or {}))
 
 
@@ -93,7 +93,7 @@ class JobError:
 
 
 @attrs.frozen
-class _Entry:
+class Entry:
     """A job log or import log entry, reduced to what matching and outcomes need.
 
     ``queued_at`` is the time the window rule reads: ``runQueuedAt``, or for
@@ -117,15 +117,15 @@ class _Entry:
     error: JobError | None
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else _as_utc(value)
+def utc(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
 
 
 def _ids(*values: str | None) -> frozenset[str]:
     return frozenset(v for v in values if v)
 
 
-def _job_log_entry(log: ApplicationJobLog) -> _Entry | None:
+def job_log_entry(log: ApplicationJobLog) -> Entry | None:
     log_id = log.id or log.job_execution_id or log.job_id
     if not log_id:
         return None
@@ -138,52 +138,52 @@ def _job_log_entry(log: ApplicationJobLog) -> _Entry | None:
         apps.add(log.owner_id)
     progress = log.progress
     error = None if log.error is None else JobError(log.error.name, log.error.message)
-    status = log.status or (progress.status if progress is not None else None) or _QUEUED
-    return _Entry(
+    status = log.status or (progress.status if progress is not None else None) or QUEUED
+    return Entry(
         log_id=log_id,
         ids=_ids(log.id, log.job_id, log.job_execution_id),
         source="job",
         name=log.name,
         requested_by_type=log.requested_by_type,
         application_ids=_ids(*apps),
-        queued_at=_utc(log.run_queued_at),
-        started_at=_utc(log.run_started_at),
-        completed_at=_utc(log.run_completed_at),
+        queued_at=utc(log.run_queued_at),
+        started_at=utc(log.run_started_at),
+        completed_at=utc(log.run_completed_at),
         status=status,
         completed=progress.completed if progress is not None else None,
         total=progress.total if progress is not None else None,
-        output=_frozen_mapping(log.output),
+        output=frozen_mapping(log.output),
         error=error,
     )
 
 
-def _import_log_entry(log: ApplicationImportExecution) -> _Entry | None:
+def import_log_entry(log: ApplicationImportExecution) -> Entry | None:
     log_id = log.id or log.import_execution_id
     if not log_id:
         return None
     wire = unstructure(log)
     error = None if log.error is None else JobError(log.error.name, log.error.message)
-    return _Entry(
+    return Entry(
         log_id=log_id,
         ids=_ids(log.id, log.job_id, log.import_execution_id),
         source="import",
         name=None,
         requested_by_type=None,
         application_ids=_ids(log.application_id),
-        queued_at=_utc(log.run_queued_at or log.run_started_at),
-        started_at=_utc(log.run_started_at),
-        completed_at=_utc(log.run_completed_at),
-        status=log.status or _QUEUED,
+        queued_at=utc(log.run_queued_at or log.run_started_at),
+        started_at=utc(log.run_started_at),
+        completed_at=utc(log.run_completed_at),
+        status=log.status or QUEUED,
         completed=None,
         total=None,
-        output=_frozen_mapping({k: wire[k] for k in _IMPORT_OUTPUT_FIELDS if k in wire}),
+        output=frozen_mapping({k: wire[k] for k in _IMPORT_OUTPUT_FIELDS if k in wire}),
         error=error,
     )
 
 
-def _is_kind(entry: _Entry, action: str) -> bool:
+def _is_kind(entry: Entry, action: str) -> bool:
     """Whether ``entry`` is of the kind of job ``action`` enqueues (API.md "Job kinds")."""
-    if action in _IMPORT_LOG_ACTIONS:
+    if action in IMPORT_LOG_ACTIONS:
         return entry.source == "import"
     if entry.source != "job" or entry.requested_by_type == _SYSTEM:
         return False
@@ -199,7 +199,7 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _job_log_query(action: str, since: datetime, until: datetime) -> str:
+def job_log_query(action: str, since: datetime, until: datetime) -> str:
     """The ``query`` parameter of ``GET jobLogs``: the window, and the job name where known.
 
     An advanced query (spec/losant-api/schemas/advancedApplicationJobLogQuery.json),
@@ -216,15 +216,15 @@ def _job_log_query(action: str, since: datetime, until: datetime) -> str:
     return json.dumps(query, separators=(",", ":"))
 
 
-def _match(
-    entries: Sequence[_Entry],
+def match_entries(
+    entries: Sequence[Entry],
     *,
     job_id: str,
     application_id: str,
     action: str,
     since: datetime,
     until: datetime,
-) -> tuple[list[_Entry], bool]:
+) -> tuple[list[Entry], bool]:
     """The entries that could be the job, and whether they matched by id.
 
     An entry carrying the enqueued id is certain and wins. Otherwise every

@@ -8,7 +8,15 @@ from datetime import datetime
 
 import attrs
 
-from ._base import _EMPTY, _array, _flag, _freeze, _model, _number, _text
+from ._base import (
+    EMPTY,
+    array_validator,
+    flag_validator,
+    freeze,
+    model_validator,
+    number_validator,
+    text_validator,
+)
 from ._common import ValidationErrorItem
 from ._usage import PayloadStats
 
@@ -44,7 +52,7 @@ class ApplicationSummaryStorageStats:
 
     count: int | None = None
     size: int | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -58,7 +66,7 @@ class ApplicationSummaryNotebookStats:
     awaiting_completion: int | None = None
     minutes_this_period: int | None = None
     runs_this_period: int | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -96,7 +104,7 @@ class ApplicationSummary:
     payload_count: PayloadStats | None = None
     storage_stats: ApplicationSummaryStorageStats | None = None
     notebook_stats: ApplicationSummaryNotebookStats | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -108,10 +116,12 @@ class ApplicationFtueTracking:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    name: str = attrs.field(validator=_text(required=True, pattern="^[0-9a-zA-Z_-]{1,255}$"))
-    version: float = attrs.field(validator=_number(required=True))
-    status: str = attrs.field(validator=_text(required=True, choices=_STATUS))
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    name: str = attrs.field(
+        validator=text_validator(required=True, pattern="^[0-9a-zA-Z_-]{1,255}$"),
+    )
+    version: float = attrs.field(validator=number_validator(required=True))
+    status: str = attrs.field(validator=text_validator(required=True, choices=_STATUS))
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -122,9 +132,15 @@ class ApplicationArchiveConfigDeviceTag:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    key: str | None = attrs.field(default=None, validator=_text(pattern="^[0-9a-zA-Z_-]{1,255}$"))
-    value: str | None = attrs.field(default=None, validator=_text(min_length=1, max_length=255))
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    key: str | None = attrs.field(
+        default=None,
+        validator=text_validator(pattern="^[0-9a-zA-Z_-]{1,255}$"),
+    )
+    value: str | None = attrs.field(
+        default=None,
+        validator=text_validator(min_length=1, max_length=255),
+    )
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -135,10 +151,13 @@ class ApplicationArchiveConfigApplicationExportOptionsRepo:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    branch: str | None = attrs.field(default=None, validator=_text(max_length=255))
-    directory: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    commit_message: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    branch: str | None = attrs.field(default=None, validator=text_validator(max_length=255))
+    directory: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
+    commit_message: str | None = attrs.field(
+        default=None,
+        validator=text_validator(max_length=1024),
+    )
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -154,17 +173,22 @@ class ApplicationArchiveConfigApplicationExportOptions:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    include_files: bool | None = attrs.field(default=None, validator=_flag())
-    include_private_files: bool | None = attrs.field(default=None, validator=_flag())
-    include_data_table_rows: bool | None = attrs.field(default=None, validator=_flag())
-    include_devices: bool | None = attrs.field(default=None, validator=_flag())
-    export_type: str | None = attrs.field(default=None, validator=_text(choices=_EXPORT_TYPE))
-    credential_name: str = attrs.field(validator=_text(required=True, min_length=1, max_length=255))
+    include_files: bool | None = attrs.field(default=None, validator=flag_validator())
+    include_private_files: bool | None = attrs.field(default=None, validator=flag_validator())
+    include_data_table_rows: bool | None = attrs.field(default=None, validator=flag_validator())
+    include_devices: bool | None = attrs.field(default=None, validator=flag_validator())
+    export_type: str | None = attrs.field(
+        default=None,
+        validator=text_validator(choices=_EXPORT_TYPE),
+    )
+    credential_name: str = attrs.field(
+        validator=text_validator(required=True, min_length=1, max_length=255),
+    )
     repo: ApplicationArchiveConfigApplicationExportOptionsRepo | None = attrs.field(
         default=None,
-        validator=_model(ApplicationArchiveConfigApplicationExportOptionsRepo),
+        validator=model_validator(ApplicationArchiveConfigApplicationExportOptionsRepo),
     )
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -175,17 +199,17 @@ class ApplicationArchiveConfigS3:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    bucket: str = attrs.field(validator=_text(required=True, max_length=255))
+    bucket: str = attrs.field(validator=text_validator(required=True, max_length=255))
     access_key_id: str | None = attrs.field(
         default=None,
-        validator=_text(min_length=4, max_length=128),
+        validator=text_validator(min_length=4, max_length=128),
     )
     secret_access_key: str | None = attrs.field(
         default=None,
-        validator=_text(min_length=4, max_length=128),
+        validator=text_validator(min_length=4, max_length=128),
     )
-    region: str | None = attrs.field(default=None, validator=_text(max_length=128))
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    region: str | None = attrs.field(default=None, validator=text_validator(max_length=128))
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -198,14 +222,14 @@ class ApplicationArchiveConfigGcs:
 
     project_id: str | None = attrs.field(
         default=None,
-        validator=_text(min_length=1, max_length=1024),
+        validator=text_validator(min_length=1, max_length=1024),
     )
     key_json: str | None = attrs.field(
         default=None,
-        validator=_text(min_length=4, max_length=32767),
+        validator=text_validator(min_length=4, max_length=32767),
     )
-    bucket: str = attrs.field(validator=_text(required=True, max_length=255))
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    bucket: str = attrs.field(validator=text_validator(required=True, max_length=255))
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -216,10 +240,13 @@ class ApplicationArchiveConfigAzure:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    account: str | None = attrs.field(default=None, validator=_text(min_length=3, max_length=24))
-    account_key: str | None = attrs.field(default=None, validator=_text(max_length=255))
-    bucket: str = attrs.field(validator=_text(required=True, min_length=3, max_length=63))
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    account: str | None = attrs.field(
+        default=None,
+        validator=text_validator(min_length=3, max_length=24),
+    )
+    account_key: str | None = attrs.field(default=None, validator=text_validator(max_length=255))
+    bucket: str = attrs.field(validator=text_validator(required=True, min_length=3, max_length=63))
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -236,49 +263,55 @@ class ApplicationArchiveConfig:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    directory: str | None = attrs.field(default=None, validator=_text(max_length=255))
-    mode: str | None = attrs.field(default=None, validator=_text(choices=_MODE))
+    directory: str | None = attrs.field(default=None, validator=text_validator(max_length=255))
+    mode: str | None = attrs.field(default=None, validator=text_validator(choices=_MODE))
     device_ids: list[str] | None = attrs.field(
         default=None,
-        validator=_array(max_items=1000, pattern=r"^[A-Fa-f\d]{24}$"),
+        validator=array_validator(max_items=1000, pattern=r"^[A-Fa-f\d]{24}$"),
     )
     device_tags: list[ApplicationArchiveConfigDeviceTag] | None = attrs.field(
         default=None,
-        validator=_array(max_items=100, item=ApplicationArchiveConfigDeviceTag),
+        validator=array_validator(max_items=100, item=ApplicationArchiveConfigDeviceTag),
     )
-    include_devices: bool | None = attrs.field(default=None, validator=_flag())
-    include_events: bool | None = attrs.field(default=None, validator=_flag())
-    include_data_tables: bool | None = attrs.field(default=None, validator=_flag())
-    data_tables_mode: str | None = attrs.field(default=None, validator=_text(choices=_MODE))
+    include_devices: bool | None = attrs.field(default=None, validator=flag_validator())
+    include_events: bool | None = attrs.field(default=None, validator=flag_validator())
+    include_data_tables: bool | None = attrs.field(default=None, validator=flag_validator())
+    data_tables_mode: str | None = attrs.field(
+        default=None,
+        validator=text_validator(choices=_MODE),
+    )
     data_table_ids: list[str] | None = attrs.field(
         default=None,
-        validator=_array(max_items=1000, pattern=r"^[A-Fa-f\d]{24}$"),
+        validator=array_validator(max_items=1000, pattern=r"^[A-Fa-f\d]{24}$"),
     )
-    include_application_export: bool | None = attrs.field(default=None, validator=_flag())
+    include_application_export: bool | None = attrs.field(default=None, validator=flag_validator())
     application_export_options: ApplicationArchiveConfigApplicationExportOptions | None = (
         attrs.field(
             default=None,
-            validator=_model(ApplicationArchiveConfigApplicationExportOptions),
+            validator=model_validator(ApplicationArchiveConfigApplicationExportOptions),
         )
     )
-    delay_days: int | None = attrs.field(default=None, validator=_number(minimum=1, integer=True))
+    delay_days: int | None = attrs.field(
+        default=None,
+        validator=number_validator(minimum=1, integer=True),
+    )
     s3: ApplicationArchiveConfigS3 | None = attrs.field(
         default=None,
-        validator=_model(ApplicationArchiveConfigS3),
+        validator=model_validator(ApplicationArchiveConfigS3),
     )
     credential_name: str | None = attrs.field(
         default=None,
-        validator=_text(min_length=1, max_length=255),
+        validator=text_validator(min_length=1, max_length=255),
     )
     gcs: ApplicationArchiveConfigGcs | None = attrs.field(
         default=None,
-        validator=_model(ApplicationArchiveConfigGcs),
+        validator=model_validator(ApplicationArchiveConfigGcs),
     )
     azure: ApplicationArchiveConfigAzure | None = attrs.field(
         default=None,
-        validator=_model(ApplicationArchiveConfigAzure),
+        validator=model_validator(ApplicationArchiveConfigAzure),
     )
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -291,11 +324,16 @@ class ApplicationGlobal:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    key: str = attrs.field(validator=_text(required=True, pattern="^[0-9a-zA-Z_-]{1,255}$"))
-    json: str | None = attrs.field(default=None, validator=_text(min_length=1, max_length=32767))
-    cloud_only: bool | None = attrs.field(default=None, validator=_flag())
-    description: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    key: str = attrs.field(
+        validator=text_validator(required=True, pattern="^[0-9a-zA-Z_-]{1,255}$"),
+    )
+    json: str | None = attrs.field(
+        default=None,
+        validator=text_validator(min_length=1, max_length=32767),
+    )
+    cloud_only: bool | None = attrs.field(default=None, validator=flag_validator())
+    description: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -327,7 +365,7 @@ class Application:
     summary: ApplicationSummary | None = None
     ftue_tracking: list[ApplicationFtueTracking] | None = None
     archive_config: ApplicationArchiveConfig | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -340,4 +378,4 @@ class ApplicationCreationByTemplateResult:
 
     application: Application | None = None
     validation_errors: list[ValidationErrorItem] | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)

@@ -21,20 +21,20 @@ __all__: list[str] = []
 # (an enum member, a longer name) still decodes: _convert sets this while it
 # decodes. A ContextVar is per thread and per task, so a model built
 # concurrently elsewhere is still validated.
-_DECODING: ContextVar[bool] = ContextVar("losant_async_decoding", default=False)
+DECODING: ContextVar[bool] = ContextVar("losant_async_decoding", default=False)
 
-_EMPTY: Mapping[str, object] = MappingProxyType({})
+EMPTY: Mapping[str, object] = MappingProxyType({})
 
 _Validator = Callable[[Any, Any, Any], None]
 
 
-def _freeze(value: Mapping[str, object]) -> Mapping[str, object]:
+def freeze(value: Mapping[str, object]) -> Mapping[str, object]:
     """Make ``extra`` a read-only mapping (a copy, so the caller's dict may change)."""
     if type(value) is MappingProxyType:
         return value
     if not isinstance(value, Mapping):
         raise TypeError(f"extra must be a mapping, not {type(value).__name__}")
-    return MappingProxyType(dict(value)) if value else _EMPTY
+    return MappingProxyType(dict(value)) if value else EMPTY
 
 
 # JavaScript's Number.MAX_SAFE_INTEGER: Losant parses JSON in Node.js, where a
@@ -158,7 +158,7 @@ def _check_item(value: object, item: type) -> _Problem:
     return None
 
 
-def _text(
+def text_validator(
     *,
     required: bool = False,
     min_length: int | None = None,
@@ -170,7 +170,7 @@ def _text(
     matcher = (pattern, _matcher(pattern)) if pattern is not None else None
 
     def check(inst: object, attribute: Any, value: object) -> None:
-        if _DECODING.get():
+        if DECODING.get():
             return
         if value is None:
             if required:
@@ -181,7 +181,7 @@ def _text(
     return check
 
 
-def _number(
+def number_validator(
     *,
     required: bool = False,
     minimum: float | None = None,
@@ -191,7 +191,7 @@ def _number(
     """Validator of a number field (JSON Schema minimum, maximum; finite, safe integers)."""
 
     def check(inst: object, attribute: Any, value: object) -> None:
-        if _DECODING.get():
+        if DECODING.get():
             return
         if value is None:
             if required:
@@ -202,11 +202,11 @@ def _number(
     return check
 
 
-def _flag(*, required: bool = False) -> _Validator:
+def flag_validator(*, required: bool = False) -> _Validator:
     """Validator of a boolean field: only ``True``/``False`` (not 1, not ``"yes"``)."""
 
     def check(inst: object, attribute: Any, value: object) -> None:
-        if _DECODING.get():
+        if DECODING.get():
             return
         if value is None:
             if required:
@@ -218,11 +218,11 @@ def _flag(*, required: bool = False) -> _Validator:
     return check
 
 
-def _time(*, required: bool = False) -> _Validator:
+def time_validator(*, required: bool = False) -> _Validator:
     """Validator of a ``date-time`` field: a ``datetime`` that converts to UTC."""
 
     def check(inst: object, attribute: Any, value: object) -> None:
-        if _DECODING.get():
+        if DECODING.get():
             return
         if value is None:
             if required:
@@ -233,11 +233,11 @@ def _time(*, required: bool = False) -> _Validator:
     return check
 
 
-def _model(cls: type, *, required: bool = False) -> _Validator:
+def model_validator(cls: type, *, required: bool = False) -> _Validator:
     """Validator of a nested object field: an instance of its model class."""
 
     def check(inst: object, attribute: Any, value: object) -> None:
-        if _DECODING.get():
+        if DECODING.get():
             return
         if value is None:
             if required:
@@ -257,7 +257,7 @@ def _mapping(*, required: bool = False, values: type | None = None) -> _Validato
     """
 
     def check(inst: object, attribute: Any, value: object) -> None:
-        if _DECODING.get():
+        if DECODING.get():
             return
         if value is None:
             if required:
@@ -278,13 +278,13 @@ def _present(*, required: bool = False) -> _Validator:
     """Validator of a field whose only rule is being required."""
 
     def check(inst: object, attribute: Any, value: object) -> None:
-        if required and value is None and not _DECODING.get():
+        if required and value is None and not DECODING.get():
             raise _fail(inst, attribute, "is required")
 
     return check
 
 
-def _array(
+def array_validator(
     *,
     required: bool = False,
     max_items: int | None = None,
@@ -300,7 +300,7 @@ def _array(
     check_text = any(x is not None for x in (min_length, max_length, matcher, choices))
 
     def check(inst: object, attribute: Any, value: object) -> None:
-        if _DECODING.get():
+        if DECODING.get():
             return
         if value is None:
             if required:

@@ -9,7 +9,16 @@ from datetime import datetime
 import attrs
 
 from ._application import ApplicationArchiveConfig, ApplicationFtueTracking, ApplicationGlobal
-from ._base import _EMPTY, _array, _flag, _freeze, _model, _number, _text, _time
+from ._base import (
+    EMPTY,
+    array_validator,
+    flag_validator,
+    freeze,
+    model_validator,
+    number_validator,
+    text_validator,
+    time_validator,
+)
 
 __all__ = [
     "ApplicationApplyTemplatePatch",
@@ -41,31 +50,34 @@ class ApplicationPatch:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    name: str | None = attrs.field(default=None, validator=_text(min_length=1, max_length=255))
-    description: str | None = attrs.field(default=None, validator=_text(max_length=1024))
+    name: str | None = attrs.field(
+        default=None,
+        validator=text_validator(min_length=1, max_length=255),
+    )
+    description: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
     endpoint_slug: str | None = attrs.field(
         default=None,
-        validator=_text(min_length=3, max_length=63, pattern="^[0-9a-z-]*$"),
+        validator=text_validator(min_length=3, max_length=63, pattern="^[0-9a-z-]*$"),
     )
-    exp_user_token_cutoff: datetime | None = attrs.field(default=None, validator=_time())
-    endpoint_default_cors: bool | None = attrs.field(default=None, validator=_flag())
+    exp_user_token_cutoff: datetime | None = attrs.field(default=None, validator=time_validator())
+    endpoint_default_cors: bool | None = attrs.field(default=None, validator=flag_validator())
     globals: list[ApplicationGlobal] | None = attrs.field(
         default=None,
-        validator=_array(max_items=100, item=ApplicationGlobal),
+        validator=array_validator(max_items=100, item=ApplicationGlobal),
     )
     ftue_tracking: list[ApplicationFtueTracking] | None = attrs.field(
         default=None,
-        validator=_array(max_items=100, item=ApplicationFtueTracking),
+        validator=array_validator(max_items=100, item=ApplicationFtueTracking),
     )
     archive_config: ApplicationArchiveConfig | None = attrs.field(
         default=None,
-        validator=_model(ApplicationArchiveConfig),
+        validator=model_validator(ApplicationArchiveConfig),
     )
     blob_url_ttl: float | None = attrs.field(
         default=None,
-        validator=_number(minimum=3600, maximum=604800),
+        validator=number_validator(minimum=3600, maximum=604800),
     )
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -76,10 +88,12 @@ class ApplicationApplyTemplatePatch:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    template_id: str = attrs.field(validator=_text(required=True, pattern=r"^[A-Fa-f\d]{24}$"))
-    email: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    callback_url: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    template_id: str = attrs.field(
+        validator=text_validator(required=True, pattern=r"^[A-Fa-f\d]{24}$"),
+    )
+    email: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
+    callback_url: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -99,17 +113,23 @@ class ApplicationClonePost:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    dry_run: bool | None = attrs.field(default=None, validator=_flag())
-    include_files: bool | None = attrs.field(default=None, validator=_flag())
-    include_private_files: bool | None = attrs.field(default=None, validator=_flag())
-    include_data_table_rows: bool | None = attrs.field(default=None, validator=_flag())
-    include_devices: bool | None = attrs.field(default=None, validator=_flag())
-    owner_id: str | None = attrs.field(default=None, validator=_text(pattern=r"^[A-Fa-f\d]{24}$"))
-    owner_type: str | None = attrs.field(default=None, validator=_text(choices=_OWNER_TYPE))
-    email: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    callback_url: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    force_job: bool | None = attrs.field(default=None, validator=_flag())
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    dry_run: bool | None = attrs.field(default=None, validator=flag_validator())
+    include_files: bool | None = attrs.field(default=None, validator=flag_validator())
+    include_private_files: bool | None = attrs.field(default=None, validator=flag_validator())
+    include_data_table_rows: bool | None = attrs.field(default=None, validator=flag_validator())
+    include_devices: bool | None = attrs.field(default=None, validator=flag_validator())
+    owner_id: str | None = attrs.field(
+        default=None,
+        validator=text_validator(pattern=r"^[A-Fa-f\d]{24}$"),
+    )
+    owner_type: str | None = attrs.field(
+        default=None,
+        validator=text_validator(choices=_OWNER_TYPE),
+    )
+    email: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
+    callback_url: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
+    force_job: bool | None = attrs.field(default=None, validator=flag_validator())
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -123,7 +143,7 @@ class ApplicationCloneDryRunResult:
 
     success: bool | None = None
     requires_job: bool | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -134,10 +154,13 @@ class ApplicationExportPostRepo:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    branch: str | None = attrs.field(default=None, validator=_text(max_length=255))
-    directory: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    commit_message: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    branch: str | None = attrs.field(default=None, validator=text_validator(max_length=255))
+    directory: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
+    commit_message: str | None = attrs.field(
+        default=None,
+        validator=text_validator(max_length=1024),
+    )
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -154,20 +177,26 @@ class ApplicationExportPost:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    include_files: bool | None = attrs.field(default=None, validator=_flag())
-    include_private_files: bool | None = attrs.field(default=None, validator=_flag())
-    include_data_table_rows: bool | None = attrs.field(default=None, validator=_flag())
-    include_devices: bool | None = attrs.field(default=None, validator=_flag())
-    email: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    callback_url: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    force_job: bool | None = attrs.field(default=None, validator=_flag())
-    export_type: str | None = attrs.field(default=None, validator=_text(choices=_EXPORT_TYPE_2))
-    credential_name: str | None = attrs.field(default=None, validator=_text(max_length=255))
+    include_files: bool | None = attrs.field(default=None, validator=flag_validator())
+    include_private_files: bool | None = attrs.field(default=None, validator=flag_validator())
+    include_data_table_rows: bool | None = attrs.field(default=None, validator=flag_validator())
+    include_devices: bool | None = attrs.field(default=None, validator=flag_validator())
+    email: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
+    callback_url: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
+    force_job: bool | None = attrs.field(default=None, validator=flag_validator())
+    export_type: str | None = attrs.field(
+        default=None,
+        validator=text_validator(choices=_EXPORT_TYPE_2),
+    )
+    credential_name: str | None = attrs.field(
+        default=None,
+        validator=text_validator(max_length=255),
+    )
     repo: ApplicationExportPostRepo | None = attrs.field(
         default=None,
-        validator=_model(ApplicationExportPostRepo),
+        validator=model_validator(ApplicationExportPostRepo),
     )
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -179,7 +208,7 @@ class ApplicationExportResult:
     """
 
     url: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -196,7 +225,7 @@ class ApplicationReadme:
     last_updated_by_id: str | None = None
     last_updated_by_type: str | None = None
     content: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -207,8 +236,8 @@ class ApplicationReadmePatch:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    content: str | None = attrs.field(default=None, validator=_text(max_length=131072))
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    content: str | None = attrs.field(default=None, validator=text_validator(max_length=131072))
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -222,7 +251,7 @@ class ApplicationSearchResultItemMetadata:
     descriptor: str | None = None
     parent_directory: str | None = None
     content_type: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -252,7 +281,7 @@ class ApplicationSearchResultItem:
     flow_class: str | None = None
     device_class: str | None = None
     type: str
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -263,6 +292,6 @@ class MqttMessage:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    topic: str = attrs.field(validator=_text(required=True, min_length=1, max_length=230))
-    message: str = attrs.field(validator=_text(required=True, max_length=32767))
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    topic: str = attrs.field(validator=text_validator(required=True, min_length=1, max_length=230))
+    message: str = attrs.field(validator=text_validator(required=True, max_length=32767))
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)

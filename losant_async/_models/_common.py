@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from ._base import _EMPTY, _freeze
+from ._base import EMPTY, freeze
 
 __all__ = ["Error", "Success", "ValidationErrorItem", "ValidationErrors"]
 
@@ -22,7 +22,7 @@ class Error:
 
     type: str | None = None
     message: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -35,7 +35,7 @@ class Success:
     """
 
     success: bool | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -50,7 +50,7 @@ class ValidationErrorItem:
     name: str | None = None
     id: str | None = None
     message: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -64,4 +64,4 @@ class ValidationErrors:
     type: str | None = None
     message: str | None = None
     validation_errors: list[ValidationErrorItem] | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import attrs
 
-from ._base import _EMPTY, _array, _flag, _freeze, _model, _text
+from ._base import EMPTY, array_validator, flag_validator, freeze, model_validator, text_validator
 from ._common import ValidationErrorItem
 
 __all__ = [
@@ -84,7 +84,7 @@ class ApplicationJobLogProgress:
     completed: float | None = None
     total: float | None = None
     status: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -97,7 +97,7 @@ class ApplicationJobLogError:
 
     name: str | None = None
     message: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -141,7 +141,7 @@ class ApplicationJobLog:
     error: ApplicationJobLogError | None = None
     input: Mapping[str, object] | None = None
     output: Mapping[str, object] | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -163,7 +163,7 @@ class ApplicationJobLogs:
     sort_field: str | None = None
     sort_direction: str | None = None
     application_id: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -176,7 +176,7 @@ class ApplicationImportExecutionError:
 
     name: str | None = None
     message: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -195,7 +195,7 @@ class ApplicationImportExecutionDryRunResults:
 
     limit_errors: list[str] | None = None
     url: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -208,7 +208,7 @@ class ApplicationImportExecutionRepo:
 
     branch: str | None = None
     directory: str | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -255,7 +255,7 @@ class ApplicationImportExecution:
     import_url: str | None = None
     credential_name: str | None = None
     repo: ApplicationImportExecutionRepo | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -271,7 +271,7 @@ class JobEnqueuedResult:
     job_queued: bool | None = None
     job_id: str | None = None
     success: bool | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -282,9 +282,9 @@ class ImportIntoApplicationOptionsRepo:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    branch: str | None = attrs.field(default=None, validator=_text(max_length=255))
-    directory: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    branch: str | None = attrs.field(default=None, validator=text_validator(max_length=255))
+    directory: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -307,26 +307,29 @@ class ImportIntoApplicationOptions:
 
     from_application_id: str | None = attrs.field(
         default=None,
-        validator=_text(pattern=r"^[A-Fa-f\d]{24}$"),
+        validator=text_validator(pattern=r"^[A-Fa-f\d]{24}$"),
     )
-    import_url: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    callback_url: str | None = attrs.field(default=None, validator=_text(max_length=1024))
+    import_url: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
+    callback_url: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
     conflict_behavior: str | None = attrs.field(
         default=None,
-        validator=_text(choices=_CONFLICT_BEHAVIOR),
+        validator=text_validator(choices=_CONFLICT_BEHAVIOR),
     )
-    dry_run: bool | None = attrs.field(default=None, validator=_flag())
-    force_job: bool | None = attrs.field(default=None, validator=_flag())
+    dry_run: bool | None = attrs.field(default=None, validator=flag_validator())
+    force_job: bool | None = attrs.field(default=None, validator=flag_validator())
     include: list[str] | None = attrs.field(
         default=None,
-        validator=_array(unique=True, choices=_INCLUDE),
+        validator=array_validator(unique=True, choices=_INCLUDE),
     )
-    credential_name: str | None = attrs.field(default=None, validator=_text(max_length=255))
+    credential_name: str | None = attrs.field(
+        default=None,
+        validator=text_validator(max_length=255),
+    )
     repo: ImportIntoApplicationOptionsRepo | None = attrs.field(
         default=None,
-        validator=_model(ImportIntoApplicationOptionsRepo),
+        validator=model_validator(ImportIntoApplicationOptionsRepo),
     )
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -343,10 +346,10 @@ class ApplicationImportOptions:
         extra: Keys the schema does not know, in wire (camelCase) names.
     """
 
-    import_url: str | None = attrs.field(default=None, validator=_text(max_length=1024))
-    callback_url: str | None = attrs.field(default=None, validator=_text(max_length=1024))
+    import_url: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
+    callback_url: str | None = attrs.field(default=None, validator=text_validator(max_length=1024))
     include: list[str] | None = attrs.field(
         default=None,
-        validator=_array(unique=True, choices=_INCLUDE_2),
+        validator=array_validator(unique=True, choices=_INCLUDE_2),
     )
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import attrs
 
-from ._base import _EMPTY, _freeze
+from ._base import EMPTY, freeze
 
 __all__ = [
     "DeviceCounts",
@@ -48,7 +48,7 @@ class PayloadStats:
     timer: Mapping[str, float] | None = None
     virtual_button: Mapping[str, float] | None = None
     webhook: Mapping[str, float] | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -63,7 +63,7 @@ class DeviceCountsCount:
     created: int | None = None
     deleted: int | None = None
     total: int | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -77,7 +77,7 @@ class DeviceCounts:
     start: datetime | None = None
     end: datetime | None = None
     counts: list[DeviceCountsCount] | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -94,7 +94,7 @@ class NotebookMinuteCountsCount:
     canceled: int | None = None
     errored: int | None = None
     timeout: int | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -108,7 +108,7 @@ class NotebookMinuteCounts:
     start: datetime | None = None
     end: datetime | None = None
     counts: list[NotebookMinuteCountsCount] | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -121,7 +121,7 @@ class PayloadCountsBreakdownCount:
 
     date: datetime | None = None
     value: int | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)
 
 
 @attrs.frozen(kw_only=True)
@@ -135,4 +135,4 @@ class PayloadCountsBreakdown:
     start: datetime | None = None
     end: datetime | None = None
     counts: list[PayloadCountsBreakdownCount] | None = None
-    extra: Mapping[str, object] = attrs.field(default=_EMPTY, converter=_freeze)
+    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)

@@ -1,8 +1,8 @@
 """The I/O-free half of the SSE stream: bytes in, ``MqttMessage``s out.
 
-``_SSEDecoder`` turns network chunks into dispatched events following the
+``SSEDecoder`` turns network chunks into dispatched events following the
 WHATWG "event stream interpretation" rules, reading runs of plain
-``mqttMessage`` events through one regex; ``_to_message`` turns one event's
+``mqttMessage`` events through one regex; ``to_message`` turns one event's
 JSON body into an ``MqttMessage``, building the common shape directly, or
 says the event is to be skipped. Nothing here reads a socket or sleeps, so
 tests feed it bytes (STYLE.md: "SSE parsing stays free of I/O");
@@ -10,9 +10,9 @@ tests feed it bytes (STYLE.md: "SSE parsing stays free of I/O");
 
 Nothing a server sends makes this module raise (issue 10, hostile fields): a
 line or an event over ``SSE_MAX_EVENT_BYTES`` is dropped as it streams in and
-counted in ``_SSEDecoder.oversized``, a ``retry:`` of more than
+counted in ``SSEDecoder.oversized``, a ``retry:`` of more than
 ``SSE_MAX_RETRY_DIGITS`` digits is ignored, and an event whose data is not
-an MQTT message gives ``None`` from ``_to_message``.
+an MQTT message gives ``None`` from ``to_message``.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from .._constants import SSE_MAX_EVENT_BYTES, SSE_MAX_RETRY_DIGITS
 from .._convert import structure
 from .._exceptions import APIResponseValidationError
 from .._models import MqttMessage
-from .._models._base import _DECODING, _EMPTY
+from .._models._base import DECODING, EMPTY
 
-_MQTT_EVENT: Final = "mqttMessage"
+MQTT_EVENT: Final = "mqttMessage"
 
 
 # One dispatched SSE event: (type, data, last event id). A plain tuple: a
@@ -44,7 +44,7 @@ _OVERSIZED: Final = "\ud800"
 _LINE_END: Final = re.compile(rb"\r\n|\r|\n")
 
 
-class _SSEDecoder:
+class SSEDecoder:
     """Incremental SSE decoder: feed it network chunks, get complete events.
 
     Implements https://html.spec.whatwg.org/multipage/server-sent-events.html
@@ -195,7 +195,7 @@ class _SSEDecoder:
                 run = run_at(text, pos)
                 if run is not None:
                     events += [
-                        (_MQTT_EVENT, value, id_buffer)
+                        (MQTT_EVENT, value, id_buffer)
                         for value in _RUN_DATA.findall(text, pos, run.end())
                     ]
                     last_id = id_buffer
@@ -272,7 +272,7 @@ def _loads(data: str) -> object:
 _NOT_JSON: Final = object()
 
 
-def _to_message(data: str) -> MqttMessage | None:
+def to_message(data: str) -> MqttMessage | None:
     """Decode the JSON body of one ``mqttMessage`` event; ``None``: skip the event.
 
     API.md, "Odd events never end a stream": data that is not a JSON object
@@ -290,21 +290,21 @@ def _to_message(data: str) -> MqttMessage | None:
     # The common shape is built directly: the converter costs several times
     # more per message and gives the same model. Like the converter, it skips
     # the input validators: the server's data is not held to our copy of its
-    # rules (see _models._base._DECODING).
+    # rules (see _models._base.DECODING).
     if type(obj) is dict and len(obj) == 2:
         topic, message = obj.get("topic"), obj.get("message")
         if type(topic) is str and type(message) is str:
             if not _FAST_MESSAGE:
-                token = _DECODING.set(True)
+                token = DECODING.set(True)
                 try:
                     return MqttMessage(topic=topic, message=message)
                 finally:
-                    _DECODING.reset(token)
+                    DECODING.reset(token)
             # What attrs' __init__ does, minus the validators decoding skips.
             msg = _new(MqttMessage)
             _SET_TOPIC(msg, topic)
             _SET_MESSAGE(msg, message)
-            _SET_EXTRA(msg, _EMPTY)
+            _SET_EXTRA(msg, EMPTY)
             return msg
     return _odd_message(obj, data)
 

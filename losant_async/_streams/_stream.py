@@ -51,7 +51,7 @@ from .._exceptions import (
     RateLimitError,
 )
 from .._models import MqttMessage
-from ._decoder import _MQTT_EVENT, _SSEDecoder, _to_message
+from ._decoder import MQTT_EVENT, SSEDecoder, to_message
 from ._policy import (
     StreamGap,
     check_keep_alive_interval,
@@ -63,7 +63,7 @@ from ._policy import (
 if TYPE_CHECKING:
     import httpx
 
-    from .._transport import _Transport
+    from .._transport import Transport
 
 __all__ = ["MqttStream"]
 
@@ -117,7 +117,7 @@ class MqttStream:
 
     def __init__(
         self,
-        transport: _Transport,
+        transport: Transport,
         path: str,
         *,
         topic: str,
@@ -162,7 +162,7 @@ class MqttStream:
         self._pending: deque[str] = deque()
         self._cm: AbstractAsyncContextManager[httpx.Response] | None = None
         self._chunks: AsyncIterator[bytes] | None = None
-        self._decoder = _SSEDecoder()
+        self._decoder = SSEDecoder()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._entered else "unopened"
@@ -260,7 +260,7 @@ class MqttStream:
                     data = await self._next_event()
                 finally:
                     self._busy = False
-            message = _to_message(data)
+            message = to_message(data)
             if message is not None:
                 return message
             # API.md, "Odd events never end a stream". The data is not logged:
@@ -320,7 +320,7 @@ class MqttStream:
             # Updated even without events: a data-less event may carry an id.
             self.last_event_id = decoder.last_event_id or None
             if events:
-                self._pending.extend([e[1] for e in events if e[0] == _MQTT_EVENT])
+                self._pending.extend([e[1] for e in events if e[0] == MQTT_EVENT])
             if decoder.oversized:
                 self._skip_oversized()
             if decoder.retry is not None:
@@ -387,7 +387,7 @@ class MqttStream:
             self._chunks = cast("AsyncIterable[bytes]", response.stream).__aiter__()
         else:
             self._chunks = response.aiter_bytes()
-        self._decoder = _SSEDecoder(self.last_event_id or "")
+        self._decoder = SSEDecoder(self.last_event_id or "")
 
     async def _retry(self, *, counting: bool) -> None:
         """Re-open after ``self._error`` ended a connection, or raise the final error."""

@@ -1,6 +1,6 @@
 """Jobs against the local Losant: each enqueuing action followed to its end (issues 5, 10).
 
-Most tests enqueue by sending the action's request through `_Transport` and
+Most tests enqueue by sending the action's request through `Transport` and
 build the handle as `_application` does (`enqueued_at` taken before the
 request is sent, `server_time` from the 202's `Date`); the last ones go
 through the façade. The local Losant names job log entries as Losant does
@@ -21,7 +21,7 @@ import pytest
 from losant_async import AsyncApplication
 from losant_async._exceptions import JobAmbiguousError, JobFailedError
 from losant_async._jobs._handle import JobHandle, JobProgress, server_date
-from losant_async._transport import _RetryPolicy, _Transport
+from losant_async._transport import RetryPolicy, Transport
 from losant_async.testing import LocalLosant
 
 pytestmark = pytest.mark.anyio
@@ -76,24 +76,20 @@ def requests() -> Requests:
 
 
 @pytest.fixture
-async def transport(server: LocalLosant, requests: Requests) -> AsyncIterator[_Transport]:
+async def transport(server: LocalLosant, requests: Requests) -> AsyncIterator[Transport]:
     async with httpx.AsyncClient(event_hooks={"request": [requests]}) as client:
-        t = _Transport(
-            token=server.token, base_url=server.base_url, timeout=5.0, http_client=client
-        )
+        t = Transport(token=server.token, base_url=server.base_url, timeout=5.0, http_client=client)
         try:
             yield t
         finally:
             await t.aclose()
 
 
-async def enqueue(
-    transport: _Transport, app_id: str, action: str, **handle_kw: object
-) -> JobHandle:
+async def enqueue(transport: Transport, app_id: str, action: str, **handle_kw: object) -> JobHandle:
     """Send the action's enqueue request, check the 202, and build its handle."""
     base = f"/applications/{app_id}"
     enqueued_at = datetime.now(UTC)  # before sending: runQueuedAt is stamped on arrival
-    policy = _RetryPolicy.ENQUEUE
+    policy = RetryPolicy.ENQUEUE
     if action == "export":
         response = await transport.request(
             "POST", f"{base}/export", retry=policy, json={"forceJob": True}
@@ -144,7 +140,7 @@ async def enqueue(
 
 @pytest.mark.parametrize("action", ALL_ACTIONS)
 async def test_each_action_is_followed_to_completed(
-    transport: _Transport, app_id: str, action: str
+    transport: Transport, app_id: str, action: str
 ) -> None:
     """Every enqueuing action's job is matched, pinned and waited for until completed."""
     handle = await enqueue(transport, app_id, action)
@@ -163,7 +159,7 @@ async def test_each_action_is_followed_to_completed(
 
 @pytest.mark.parametrize("action", ALL_ACTIONS)
 async def test_each_action_is_followed_to_errored(
-    server: LocalLosant, transport: _Transport, app_id: str, action: str
+    server: LocalLosant, transport: Transport, app_id: str, action: str
 ) -> None:
     """A job the server fails raises JobFailedError with status errored and the server's message."""
     server.faults.fail_job(action, message="disk on fire")
@@ -179,7 +175,7 @@ async def test_each_action_is_followed_to_errored(
 
 
 async def test_progress_yields_increasing_values_then_the_terminal_state(
-    server: LocalLosant, transport: _Transport, app_id: str
+    server: LocalLosant, transport: Transport, app_id: str
 ) -> None:
     """progress() yields distinct, non-decreasing counts and ends with completed."""
     server.job_duration = 0.6  # steps far enough apart for every one to be seen
@@ -197,7 +193,7 @@ async def test_progress_yields_increasing_values_then_the_terminal_state(
 
 
 async def test_progress_of_an_errored_job_ends_without_raising(
-    server: LocalLosant, transport: _Transport, app_id: str
+    server: LocalLosant, transport: Transport, app_id: str
 ) -> None:
     """progress() of a failing job ends with the errored state instead of raising."""
     server.faults.fail_job("fullEventsArchive")
@@ -208,7 +204,7 @@ async def test_progress_of_an_errored_job_ends_without_raising(
 
 
 async def test_timeout_raises_timeout_error_and_the_job_can_still_be_awaited(
-    server: LocalLosant, transport: _Transport, app_id: str
+    server: LocalLosant, transport: Transport, app_id: str
 ) -> None:
     """wait(timeout=...) raises the built-in TimeoutError; a later wait still gets the outcome."""
     server.job_duration = 0.8
@@ -220,7 +216,7 @@ async def test_timeout_raises_timeout_error_and_the_job_can_still_be_awaited(
 
 
 async def test_cancelled_wait_leaves_nothing_polling(
-    server: LocalLosant, transport: _Transport, requests: Requests, app_id: str
+    server: LocalLosant, transport: Transport, requests: Requests, app_id: str
 ) -> None:
     """Cancelling a wait stops every poll at once: no request is sent afterwards."""
     server.job_duration = 1.0
@@ -234,7 +230,7 @@ async def test_cancelled_wait_leaves_nothing_polling(
 
 
 async def test_two_concurrent_exports_are_ambiguous_until_pinned(
-    transport: _Transport, app_id: str
+    transport: Transport, app_id: str
 ) -> None:
     """Two exports enqueued together cannot be told apart: both handles refuse, pinning resolves."""
     first = await enqueue(transport, app_id, "export")
@@ -257,7 +253,7 @@ async def test_two_concurrent_exports_are_ambiguous_until_pinned(
 
 
 async def test_ambiguity_is_detected_when_the_rival_appears_after_the_match(
-    server: LocalLosant, transport: _Transport, app_id: str
+    server: LocalLosant, transport: Transport, app_id: str
 ) -> None:
     """A handle that matched alone raises once a second clone lands in its window."""
     server.job_duration = 1.0
@@ -272,7 +268,7 @@ async def test_ambiguity_is_detected_when_the_rival_appears_after_the_match(
 
 
 async def test_two_concurrent_imports_are_told_apart_by_job_id(
-    transport: _Transport, app_id: str
+    transport: Transport, app_id: str
 ) -> None:
     """Import logs carry the enqueued jobId, so two concurrent imports each find their own entry."""
     first = await enqueue(transport, app_id, "import")
@@ -284,7 +280,7 @@ async def test_two_concurrent_imports_are_told_apart_by_job_id(
 
 
 async def test_known_names_and_one_unpublished_at_the_same_time_are_not_ambiguous(
-    transport: _Transport, app_id: str
+    transport: Transport, app_id: str
 ) -> None:
     """Concurrent export, archiveData and clone jobs each match their own entry by job name."""
     actions = ["export", "archiveData", "clone"]
@@ -295,7 +291,7 @@ async def test_known_names_and_one_unpublished_at_the_same_time_are_not_ambiguou
 
 
 async def test_two_unpublished_kinds_at_the_same_time_are_ambiguous_until_pinned(
-    server: LocalLosant, transport: _Transport, app_id: str
+    server: LocalLosant, transport: Transport, app_id: str
 ) -> None:
     """clone and fullEventsArchive together cannot be told apart (names unpublished): no guess."""
     clone = await enqueue(transport, app_id, "clone")
@@ -312,7 +308,7 @@ async def test_two_unpublished_kinds_at_the_same_time_are_ambiguous_until_pinned
 
 
 async def test_status_before_and_after(
-    server: LocalLosant, transport: _Transport, app_id: str
+    server: LocalLosant, transport: Transport, app_id: str
 ) -> None:
     """status() polls once: a fresh job is queued or in progress, then completed after wait()."""
     server.job_duration = 0.5
@@ -333,7 +329,7 @@ def _entry(server: LocalLosant, app_id: str, log_id: str | None) -> dict[str, ob
 
 
 async def test_export_job_named_application_export_completes(
-    server: LocalLosant, transport: _Transport, app_id: str
+    server: LocalLosant, transport: Transport, app_id: str
 ) -> None:
     """An export's job log entry is named ApplicationExport, as Losant names it, and is followed."""
     handle = await enqueue(transport, app_id, "export")
@@ -346,7 +342,7 @@ async def test_export_job_named_application_export_completes(
 
 
 async def test_system_archive_job_in_the_window_does_not_make_archive_data_ambiguous(
-    server: LocalLosant, transport: _Transport, app_id: str
+    server: LocalLosant, transport: Transport, app_id: str
 ) -> None:
     """Nightly ArchiveData jobs requested by the system, queued around ours, are not candidates."""
     before = server.add_job_log(app_id, name="ArchiveData", status="inProgress")
@@ -361,7 +357,7 @@ async def test_system_archive_job_in_the_window_does_not_make_archive_data_ambig
 
 @pytest.mark.parametrize("offset", [600.0, -600.0])
 async def test_server_clock_ten_minutes_off_still_matches(
-    server: LocalLosant, transport: _Transport, app_id: str, offset: float
+    server: LocalLosant, transport: Transport, app_id: str, offset: float
 ) -> None:
     """With the server's clock ten minutes ahead or behind, the Date-anchored window matches."""
     server.clock_offset = offset

@@ -21,7 +21,7 @@ import pytest
 from losant_async import _retry as retry_module
 from losant_async._exceptions import APIConnectionError, AuthenticationError, PoolTimeoutError
 from losant_async._streams import MqttStream, MqttStreamGroup
-from losant_async._transport import _RetryPolicy, _Transport
+from losant_async._transport import RetryPolicy, Transport
 
 if TYPE_CHECKING:
     from losant_async.testing import LocalLosant
@@ -31,19 +31,19 @@ if TYPE_CHECKING:
 FAST_KEEP_ALIVE = 1
 
 
-def transport_for(server: LocalLosant) -> _Transport:
-    return _Transport(token=server.token, base_url=server.base_url, timeout=5.0, max_retries=0)
+def transport_for(server: LocalLosant) -> Transport:
+    return Transport(token=server.token, base_url=server.base_url, timeout=5.0, max_retries=0)
 
 
 def stream_path(app_id: str) -> str:
     return f"/applications/{app_id}/mqttSubscriptionStream"
 
 
-async def publish(transport: _Transport, app_id: str, topic: str, message: str) -> None:
+async def publish(transport: Transport, app_id: str, topic: str, message: str) -> None:
     await transport.request(
         "POST",
         f"/applications/{app_id}/mqttPublishMessage",
-        retry=_RetryPolicy.NEVER,
+        retry=RetryPolicy.NEVER,
         json={"topic": topic, "message": message},
     )
 
@@ -184,7 +184,7 @@ async def test_401_on_first_connect_raises_from_aenter(
     local_server: LocalLosant, app_id: str
 ) -> None:
     """A token the server refuses fails the first connect from __aenter__."""
-    transport = _Transport(
+    transport = Transport(
         token="not-a-valid-token", base_url=local_server.base_url, timeout=5.0, max_retries=0
     )
     async with transport:
@@ -438,8 +438,8 @@ def message(text: str, event_id: str | None = None) -> bytes:
     return sse_event(json.dumps({"topic": "t", "message": text}).encode(), event_id)
 
 
-def scripted_transport(server: ScriptedServer) -> _Transport:
-    return _Transport(token="tok", base_url=server.base_url, timeout=5.0, max_retries=0)
+def scripted_transport(server: ScriptedServer) -> Transport:
+    return Transport(token="tok", base_url=server.base_url, timeout=5.0, max_retries=0)
 
 
 PATH = "/applications/0123456789abcdef01234567/mqttSubscriptionStream"
@@ -523,7 +523,7 @@ async def test_stream_without_a_free_connection_fails_clearly(
     local_server: LocalLosant, app_id: str
 ) -> None:
     """A stream that cannot get a connection raises PoolTimeoutError at once, never retrying."""
-    transport = _Transport(
+    transport = Transport(
         token=local_server.token,
         base_url=local_server.base_url,
         timeout=httpx.Timeout(5.0, pool=0.3),

@@ -23,7 +23,7 @@ from losant_async import (
     ClientClosedError,
     ResponseTooLargeError,
 )
-from losant_async._transport import _RetryPolicy, _Transport
+from losant_async._transport import RetryPolicy, Transport
 from tests.conftest import APP_ID, TOKEN
 
 PATH = f"/applications/{APP_ID}"
@@ -99,12 +99,12 @@ async def test_gzip_bomb_stops_at_the_cap_without_inflating_it() -> None:
         await stream.send(bomb)
 
     async with _serve(handler) as url:
-        transport = _Transport(token=TOKEN, base_url=url, max_retries=0, max_response_bytes=MIB)
+        transport = Transport(token=TOKEN, base_url=url, max_retries=0, max_response_bytes=MIB)
         async with transport:
             tracemalloc.start()
             try:
                 with pytest.raises(ResponseTooLargeError) as info:
-                    await transport.request("GET", PATH, retry=_RetryPolicy.SAFE)
+                    await transport.request("GET", PATH, retry=RetryPolicy.SAFE)
                 _, peak = tracemalloc.get_traced_memory()
             finally:
                 tracemalloc.stop()
@@ -127,17 +127,17 @@ async def test_raw_body_beyond_the_cap_is_refused() -> None:
             await stream.send(_head(200, 5000) + b"x" * 5000)
 
     async with _serve(handler) as url:
-        async with _Transport(
+        async with Transport(
             token=TOKEN, base_url=url, max_retries=2, max_response_bytes=4096
         ) as transport:
             with pytest.raises(ResponseTooLargeError):
-                await transport.request("GET", PATH, retry=_RetryPolicy.SAFE)
+                await transport.request("GET", PATH, retry=RetryPolicy.SAFE)
             assert requests == 1
         # Within the cap all is well.
         async with AsyncApplication(
             APP_ID, token=TOKEN, base_url=url, max_response_bytes=5000
         ) as app:
-            ok = await app._transport.request("GET", PATH, retry=_RetryPolicy.SAFE)
+            ok = await app._transport.request("GET", PATH, retry=RetryPolicy.SAFE)
     assert ok.content == b"x" * 5000
 
 
@@ -155,13 +155,13 @@ async def test_dripping_server_meets_the_response_deadline() -> None:
 
     async with (
         _serve(handler) as url,
-        _Transport(
+        Transport(
             token=TOKEN, base_url=url, max_retries=0, timeout=10.0, response_deadline=0.5
         ) as transport,
     ):
         started = time.monotonic()
         with pytest.raises(APITimeoutError) as info:
-            await transport.request("GET", PATH, retry=_RetryPolicy.SAFE)
+            await transport.request("GET", PATH, retry=RetryPolicy.SAFE)
         elapsed = time.monotonic() - started
     assert "response_deadline=0.5 s" in info.value.message
     assert 0.4 < elapsed < 5.0
@@ -173,14 +173,14 @@ async def test_dripping_server_meets_the_response_deadline() -> None:
 @pytest.mark.parametrize(
     ("policy", "max_retries", "expected"),
     [
-        (_RetryPolicy.ENQUEUE, 0, 1),
-        (_RetryPolicy.ENQUEUE, 2, 1),
-        (_RetryPolicy.SAFE, 0, 1),
-        (_RetryPolicy.SAFE, 2, 3),
+        (RetryPolicy.ENQUEUE, 0, 1),
+        (RetryPolicy.ENQUEUE, 2, 1),
+        (RetryPolicy.SAFE, 0, 1),
+        (RetryPolicy.SAFE, 2, 3),
     ],
 )
 async def test_connection_dying_after_the_request_is_counted(
-    policy: _RetryPolicy, max_retries: int, expected: int
+    policy: RetryPolicy, max_retries: int, expected: int
 ) -> None:
     """A server that reads a request and closes (after a pooled one) gets it exactly as allowed."""
     seen: list[bytes] = []
@@ -198,9 +198,9 @@ async def test_connection_dying_after_the_request_is_counted(
 
     async with (
         _serve(handler) as url,
-        _Transport(token=TOKEN, base_url=url, max_retries=max_retries) as transport,
+        Transport(token=TOKEN, base_url=url, max_retries=max_retries) as transport,
     ):
-        await transport.request("GET", PATH, retry=_RetryPolicy.SAFE)  # pools a connection
+        await transport.request("GET", PATH, retry=RetryPolicy.SAFE)  # pools a connection
         with pytest.raises(APIConnectionError):
             await transport.request(
                 "POST", f"{PATH}/mqttPublishMessage", retry=policy, json={"topic": "a"}
@@ -224,14 +224,14 @@ async def test_aclose_while_waiting_for_a_slot_raises_client_closed() -> None:
 
     outcomes: list[BaseException] = []
 
-    async def call(transport: _Transport) -> None:
+    async def call(transport: Transport) -> None:
         try:
-            await transport.request("GET", PATH, retry=_RetryPolicy.SAFE)
+            await transport.request("GET", PATH, retry=RetryPolicy.SAFE)
         except Exception as exc:
             outcomes.append(exc)
 
     async with _serve(handler) as url:
-        transport = _Transport(
+        transport = Transport(
             token=TOKEN,
             base_url=url,
             timeout=30.0,
@@ -263,8 +263,8 @@ async def test_httpcore_debug_logs_carry_no_token(caplog: pytest.LogCaptureFixtu
 
     async with _serve(handler) as url, httpx.AsyncClient() as http_client:
         with caplog.at_level(logging.DEBUG):
-            async with _Transport(token=TOKEN, base_url=url, http_client=http_client) as transport:
-                await transport.request("GET", PATH, retry=_RetryPolicy.SAFE)
+            async with Transport(token=TOKEN, base_url=url, http_client=http_client) as transport:
+                await transport.request("GET", PATH, retry=RetryPolicy.SAFE)
     records = [r for r in caplog.records if r.name.startswith("httpcore")]
     assert any("receive_response_headers" in r.getMessage() for r in records)
     assert TOKEN not in caplog.text

@@ -15,7 +15,7 @@ from losant_async import (
     AuthenticationError,
     JobHandle,
 )
-from losant_async._transport import _RetryPolicy
+from losant_async._transport import RetryPolicy
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 PATH = f"/applications/{APP_ID}"
@@ -99,9 +99,9 @@ async def test_async_token_callable_is_awaited_once_under_concurrency(
     assert _auth(route) == [f"Bearer {TOKEN}"] * 5
 
 
-@pytest.mark.parametrize("policy", list(_RetryPolicy))
+@pytest.mark.parametrize("policy", list(RetryPolicy))
 async def test_401_refreshes_the_token_once_and_repeats(
-    respx_mock: respx.MockRouter, policy: _RetryPolicy
+    respx_mock: respx.MockRouter, policy: RetryPolicy
 ) -> None:
     """After a 401 the callable is asked again and the request repeated once, for any policy."""
     tokens = _Tokens(TOKEN, FRESH)

@@ -35,7 +35,7 @@ from losant_async._exceptions import (
     TooLargeError,
     UnprocessableEntityError,
 )
-from losant_async._transport import _Response, _RetryPolicy, _Transport
+from losant_async._transport import Response, RetryPolicy, Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 PATH = f"/applications/{APP_ID}"
@@ -44,9 +44,9 @@ PATH = f"/applications/{APP_ID}"
 async def _fail(router: respx.MockRouter, response: httpx.Response) -> APIStatusError:
     """Answer one GET with ``response`` and return the error the transport raised."""
     router.get(PATH).mock(return_value=response)
-    async with _Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0) as transport:
+    async with Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0) as transport:
         with pytest.raises(APIStatusError) as info:
-            await transport.request("GET", PATH, retry=_RetryPolicy.NEVER)
+            await transport.request("GET", PATH, retry=RetryPolicy.NEVER)
     return info.value
 
 
@@ -175,9 +175,9 @@ async def test_token_in_error_body_is_redacted(respx_mock: respx.MockRouter) -> 
 async def test_connection_error_message_is_redacted(respx_mock: respx.MockRouter) -> None:
     """An httpx error whose message quotes a bearer token is translated without the token."""
     respx_mock.get(PATH).mock(side_effect=httpx.ConnectError(f"proxy said Bearer {TOKEN}"))
-    async with _Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0) as transport:
+    async with Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0) as transport:
         with pytest.raises(APIConnectionError) as info:
-            await transport.request("GET", PATH, retry=_RetryPolicy.SAFE)
+            await transport.request("GET", PATH, retry=RetryPolicy.SAFE)
     assert type(info.value) is APIConnectionError
     assert info.value.message == "Connection error (ConnectError): proxy said Bearer ***"
     assert TOKEN not in str(info.value)
@@ -189,7 +189,7 @@ async def _instances(router: respx.MockRouter) -> list[BaseException]:
     errors: list[BaseException] = []
     for status in (400, 401, 403, 404, 409, 413, 422, 429, 500, 408):
         body = {"type": "X", "message": f"Bearer {TOKEN} {TOKEN}"}
-        errors.append(_exceptions._make_status_error(status, body, token=TOKEN))
+        errors.append(_exceptions.make_status_error(status, body, token=TOKEN))
     chained = httpx.ConnectError(f"failed for {TOKEN}")
     chained.__context__ = OSError(f"socket said Bearer {TOKEN}")
     router.get(PATH).mock(
@@ -200,22 +200,22 @@ async def _instances(router: respx.MockRouter) -> list[BaseException]:
             httpx.Response(200, text=f"not json {TOKEN}"),
         ]
     )
-    transport = _Transport(
+    transport = Transport(
         token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0, max_response_bytes=10**6
     )
     for _ in range(3):
         try:
-            await transport.request("GET", PATH, retry=_RetryPolicy.NEVER)
+            await transport.request("GET", PATH, retry=RetryPolicy.NEVER)
         except APIConnectionError as exc:
             errors.append(exc)
-    response = await transport.request("GET", PATH, retry=_RetryPolicy.NEVER)
+    response = await transport.request("GET", PATH, retry=RetryPolicy.NEVER)
     try:
         response.json()
     except APIResponseValidationError as exc:
         errors.append(exc)
     await transport.aclose()
     try:
-        await transport.request("GET", PATH, retry=_RetryPolicy.NEVER)
+        await transport.request("GET", PATH, retry=RetryPolicy.NEVER)
     except ClientClosedError as exc:
         errors.append(exc)
     outcome = SimpleNamespace(status="failed", error="boom")
@@ -308,8 +308,8 @@ async def test_token_straddling_the_snippet_limit_leaves_no_prefix(
     assert TOKEN[:4] not in info.value.body_snippet
 
 
-def _transport_response(content: bytes) -> _Response:
-    return _Response(200, httpx.Headers(), content, token=TOKEN)
+def _transport_response(content: bytes) -> Response:
+    return Response(200, httpx.Headers(), content, token=TOKEN)
 
 
 @pytest.mark.anyio
@@ -333,9 +333,9 @@ async def test_chained_cause_with_the_token_is_replaced(respx_mock: respx.MockRo
     original = httpx.ReadError(f"peer sent {TOKEN}")
     original.__cause__ = OSError(f"errno 104 {TOKEN}")
     respx_mock.get(PATH).mock(side_effect=original)
-    async with _Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0) as transport:
+    async with Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0) as transport:
         with pytest.raises(APIConnectionError) as info:
-            await transport.request("GET", PATH, retry=_RetryPolicy.SAFE)
+            await transport.request("GET", PATH, retry=RetryPolicy.SAFE)
     cause = info.value.__cause__
     assert type(cause) is httpx.ReadError
     assert str(cause) == "peer sent ***"
@@ -355,7 +355,7 @@ async def test_pool_timeout_error_class() -> None:
 
 def test_short_tokens_are_not_redacted_process_wide() -> None:
     """A placeholder token shorter than 8 characters does not blank that text everywhere."""
-    _exceptions._remember_secret("t")
-    _exceptions._remember_secret("tok_remembered_77")
-    assert _exceptions._redact("test tok_remembered_77") == "test ***"
+    _exceptions.remember_secret("t")
+    _exceptions.remember_secret("tok_remembered_77")
+    assert _exceptions.redact("test tok_remembered_77") == "test ***"
     assert APIError("a test").message == "a test"

@@ -23,9 +23,9 @@ from losant_async._constants import URL_CACHE_SIZE as _URL_CACHE_SIZE
 from losant_async._convert import _checked_model_hook, converter, structure
 from losant_async._exceptions import APIResponseValidationError
 from losant_async._models import Application, ApplicationGlobal, MqttMessage
-from losant_async._models._base import _DECODING
-from losant_async._streams._decoder import _SSEDecoder, _to_message
-from losant_async._transport import _NO_BODY, _Transport
+from losant_async._models._base import DECODING
+from losant_async._streams._decoder import SSEDecoder, to_message
+from losant_async._transport import NO_BODY, Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 from tests.unit._model_examples import APPLICATION, EXAMPLES
 
@@ -36,8 +36,8 @@ def _unused(request: httpx.Request) -> httpx.Response:
     raise AssertionError("no request is sent")
 
 
-def _transport(**kwargs: Any) -> _Transport:
-    return _Transport(
+def _transport(**kwargs: Any) -> Transport:
+    return Transport(
         token=TOKEN, base_url=BASE_URL, transport=httpx.MockTransport(_unused), **kwargs
     )
 
@@ -47,7 +47,7 @@ def test_bodyless_request_equals_what_httpx_builds(method: str) -> None:
     """A body-less request has the method, URL, headers (Host first), body, timeout httpx gives."""
     t = _transport()
     url = t._url(f"/applications/{APP_ID}", [("summaryInclude", "deviceCount")])
-    ours = t._build(method, t._parsed(url), t._headers, t._timeout, _NO_BODY, None)
+    ours = t._build(method, t._parsed(url), t._headers, t._timeout, NO_BODY, None)
     theirs = httpx.Request(method, url, headers=t._headers, extensions={"timeout": t._timeout})
     assert (ours.method, str(ours.url)) == (theirs.method, str(theirs.url))
     assert ours.headers.raw == theirs.headers.raw
@@ -60,7 +60,7 @@ def test_client_host_header_is_not_doubled() -> None:
     """A Host given in the client's headers is sent once, as httpx would send it."""
     t = _transport(headers={"Host": "proxy.example"})
     url = t._parsed(t._url("/applications", ()))
-    request = t._build("GET", url, t._headers, t._timeout, _NO_BODY, None)
+    request = t._build("GET", url, t._headers, t._timeout, NO_BODY, None)
     assert [v for k, v in request.headers.raw if k.lower() == b"host"] == [b"proxy.example"]
 
 
@@ -89,12 +89,12 @@ def test_url_cache_is_bounded() -> None:
 @pytest.mark.anyio
 async def test_params_reach_the_server_per_call(respx_mock: Any) -> None:
     """Two calls that differ only in params send their own query each (no stale cached URL)."""
-    from losant_async._transport import _RetryPolicy
+    from losant_async._transport import RetryPolicy
 
     route = respx_mock.get(f"/applications/{APP_ID}").respond(200, json={})
-    async with _Transport(token=TOKEN, base_url=BASE_URL) as t:
+    async with Transport(token=TOKEN, base_url=BASE_URL) as t:
         for value in ("a", "b", "a"):
-            await t.request("GET", f"/applications/{APP_ID}", retry=_RetryPolicy.SAFE,
+            await t.request("GET", f"/applications/{APP_ID}", retry=RetryPolicy.SAFE,
                             params=[("summaryInclude", value)])  # fmt: skip
     sent = [call.request.url.params.get("summaryInclude") for call in route.calls]
     assert sent == ["a", "b", "a"]
@@ -105,11 +105,11 @@ async def test_params_reach_the_server_per_call(respx_mock: Any) -> None:
 
 
 def _checked(data: Any, cls: type) -> Any:
-    token = _DECODING.set(True)
+    token = DECODING.set(True)
     try:
         return _checked_model_hook(cls)(data, cls)
     finally:
-        _DECODING.reset(token)
+        DECODING.reset(token)
 
 
 @pytest.mark.parametrize(("schema", "class_name", "body"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
@@ -202,7 +202,7 @@ def test_sse_runs_match_line_by_line_reading(parts: list[str], cuts: list[int]) 
     stream = "".join(parts).encode()
     points = sorted({c for c in cuts if c <= len(stream)})
     bounds = zip([0, *points], [*points, len(stream)], strict=True)
-    decoder = _SSEDecoder()
+    decoder = SSEDecoder()
     got = [e for a, b in bounds for e in decoder.feed(stream[a:b])]
     assert got == _reference_events(stream.decode())
 
@@ -210,12 +210,12 @@ def test_sse_runs_match_line_by_line_reading(parts: list[str], cuts: list[int]) 
 def test_mqtt_message_built_directly_equals_init() -> None:
     """The slot-set MqttMessage equals and reprs as one built by __init__."""
     data = json.dumps({"topic": "devices/x/state", "message": '{"a": 1}'})
-    msg = _to_message(data)
-    token = _DECODING.set(True)
+    msg = to_message(data)
+    token = DECODING.set(True)
     try:
         ref = MqttMessage(topic="devices/x/state", message='{"a": 1}')
     finally:
-        _DECODING.reset(token)
+        DECODING.reset(token)
     assert type(msg) is MqttMessage
     assert (msg, repr(msg)) == (ref, repr(ref))
     assert msg.extra == {}

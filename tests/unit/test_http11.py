@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from losant_async._http11 import Http11Transport, _default_transport, _parser
+from losant_async._http11 import Http11Transport, _parser, default_transport
 from losant_async._http11._transport import _Pool
 
 pytestmark = pytest.mark.anyio
@@ -659,14 +659,14 @@ async def test_header_injection_is_refused(server: Server) -> None:
 
 def test_default_transport_picks() -> None:
     """The factory returns the lean transport unless an option needs httpx's own."""
-    assert isinstance(_default_transport(), Http11Transport)
-    lean = _default_transport(limits=httpx.Limits(max_connections=7, keepalive_expiry=1.0))
+    assert isinstance(default_transport(), Http11Transport)
+    lean = default_transport(limits=httpx.Limits(max_connections=7, keepalive_expiry=1.0))
     assert isinstance(lean, Http11Transport)
     assert (lean._max_connections, lean._expiry) == (7, 1.0)
     for fallback in (
-        _default_transport(http2=True),
-        _default_transport(proxy="http://127.0.0.1:1"),
-        _default_transport(uds="/tmp/x.sock"),
+        default_transport(http2=True),
+        default_transport(proxy="http://127.0.0.1:1"),
+        default_transport(uds="/tmp/x.sock"),
     ):
         assert type(fallback) is httpx.AsyncHTTPTransport
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from losant_async._http11 import Http11Transport, _default_transport, _parser
+from losant_async._http11 import Http11Transport, _parser, default_transport
 from tests.unit.test_http11 import (
     _FUZZ,
     Req,
@@ -195,8 +195,8 @@ async def test_pool_timeout_names_max_connections(server: Server) -> None:
 
 
 def test_default_transport_passes_the_limits() -> None:
-    """_default_transport takes max_streams and httpx.Limits' three limits."""
-    t = _default_transport(
+    """default_transport takes max_streams and httpx.Limits' three limits."""
+    t = default_transport(
         limits=httpx.Limits(max_connections=7, max_keepalive_connections=3, keepalive_expiry=2.0),
         max_streams=50,
     )

@@ -59,7 +59,7 @@ from losant_async import (
     LosantError,
     MqttMessage,
 )
-from losant_async._convert import _wire_names
+from losant_async._convert import wire_names
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 # ../shared/spec (Losant's schemas, read at test time); LOSANT_SHARED_SPEC points
@@ -231,7 +231,7 @@ def cases(draw: st.DrawFn, kinds: tuple[str, ...] = KINDS) -> Case:
         values[name] = draw(hostile)
         if kind == "body":
             return Case(method, kwargs=values, names=(name,))
-        names = _wire_names(cls)
+        names = wire_names(cls)
         wire = {names[k]: v for k, v in values.items()}
         return Case(method, args=(wire,), names=(name, names[name]))
     if kind == "raw_body":

@@ -27,7 +27,7 @@ from losant_async._constants import (
 from losant_async._exceptions import JobAmbiguousError, JobFailedError
 from losant_async._jobs import _matching as _job_matching
 from losant_async._jobs._handle import JobError, JobHandle, JobOutcome, JobProgress, server_date
-from losant_async._transport import _Transport
+from losant_async._transport import Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 pytestmark = pytest.mark.anyio
@@ -167,8 +167,8 @@ def ok(body: object) -> httpx.Response:
 
 
 @pytest.fixture
-async def transport() -> AsyncIterator[_Transport]:
-    t = _Transport(token=TOKEN, base_url=BASE_URL, timeout=5.0, max_retries=0)
+async def transport() -> AsyncIterator[Transport]:
+    t = Transport(token=TOKEN, base_url=BASE_URL, timeout=5.0, max_retries=0)
     try:
         yield t
     finally:
@@ -176,7 +176,7 @@ async def transport() -> AsyncIterator[_Transport]:
 
 
 def make(
-    transport: _Transport,
+    transport: Transport,
     action: str = "export",
     *,
     enqueued_at: datetime = T0,
@@ -215,7 +215,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 @pytest.mark.parametrize("field", ["jobId", "jobExecutionId", "id"])
 async def test_entry_carrying_the_enqueued_id_is_matched_exactly(
-    respx_mock: respx.MockRouter, transport: _Transport, field: str
+    respx_mock: respx.MockRouter, transport: Transport, field: str
 ) -> None:
     """A job log carrying the enqueued id (jobId, jobExecutionId or id) is the job."""
     ours = job_log(7, name="somethingElse", queued=T0 - timedelta(hours=3), status="inProgress")
@@ -231,7 +231,7 @@ async def test_entry_carrying_the_enqueued_id_is_matched_exactly(
 
 
 async def test_list_poll_sends_the_exact_job_log_query(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """Job logs are listed newest first by runQueuedAt, 100 per page, filtered by the server."""
     route = respx_mock.get(JOB_LOGS).mock(return_value=ok(page()))
@@ -251,7 +251,7 @@ async def test_list_poll_sends_the_exact_job_log_query(
 
 
 async def test_pinned_job_log_is_followed_with_the_single_entry_endpoint(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """Once matched, polls go to GET /jobLogs/{logId} and the list is not read again."""
     listed = respx_mock.get(JOB_LOGS).mock(
@@ -275,7 +275,7 @@ async def test_pinned_job_log_is_followed_with_the_single_entry_endpoint(
 
 
 async def test_window_match_takes_same_application_kind_and_time_only(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """Without the id, the one entry of this application and job name in the window is the job."""
     skew = timedelta(seconds=JOB_MATCH_SKEW)
@@ -294,7 +294,7 @@ async def test_window_match_takes_same_application_kind_and_time_only(
 
 
 async def test_no_entry_yet_reports_queued_and_pins_nothing(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """Before the job's log entry exists, status() says queued and no log id is pinned."""
     respx_mock.get(JOB_LOGS).mock(return_value=ok(page(job_log(1, name=CLONE))))
@@ -304,7 +304,7 @@ async def test_no_entry_yet_reports_queued_and_pins_nothing(
 
 
 async def test_two_candidates_raise_ambiguous_from_status_wait_and_progress(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """Two exports inside the window raise JobAmbiguousError naming both, never a guess."""
     a = job_log(1, queued=T0 + timedelta(milliseconds=100), status="inProgress")
@@ -330,7 +330,7 @@ async def test_two_candidates_raise_ambiguous_from_status_wait_and_progress(
 
 
 async def test_pinning_resolves_an_ambiguity(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """After handle.pin(log_id) the handle follows exactly that entry."""
     a = job_log(1, queued=T0, status="inProgress")
@@ -352,7 +352,7 @@ async def test_pinning_resolves_an_ambiguity(
 
 
 async def test_log_id_given_at_construction_skips_matching(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """JobHandle(..., log_id=...) polls only that entry and never lists the logs."""
     route = respx_mock.get(f"{JOB_LOGS}/{_hex(9)}").mock(
@@ -364,7 +364,7 @@ async def test_log_id_given_at_construction_skips_matching(
 
 
 async def test_window_match_is_rechecked_while_a_rival_could_still_appear(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """A rival that appears in the window after a window match raises instead of being ignored."""
     now = datetime.now(UTC)
@@ -381,7 +381,7 @@ async def test_window_match_is_rechecked_while_a_rival_could_still_appear(
 
 
 async def test_window_match_is_followed_in_the_list_while_open_then_by_id(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """While rivals could still appear the pinned entry is read from the list, else fetched."""
     now = datetime.now(UTC)
@@ -404,7 +404,7 @@ async def test_window_match_is_followed_in_the_list_while_open_then_by_id(
 
 
 async def test_application_is_recognised_as_owner_or_resource(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """An entry naming another application as owner is skipped; one naming ours is matched."""
     theirs = job_log(1, status="inProgress")
@@ -421,7 +421,7 @@ async def test_application_is_recognised_as_owner_or_resource(
 
 
 async def test_second_page_is_read_while_the_first_is_all_inside_the_window(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """A full page that does not reach back before the window is followed by the next page."""
     newer = [job_log(100 + i, name=CLONE, queued=T0 + timedelta(seconds=2)) for i in range(100)]
@@ -436,7 +436,7 @@ async def test_second_page_is_read_while_the_first_is_all_inside_the_window(
 
 
 async def test_wait_returns_the_outcome_of_a_completed_job(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """wait() polls through queued and inProgress and returns status, times, output and log id."""
     output: dict[str, object] = {
@@ -465,7 +465,7 @@ async def test_wait_returns_the_outcome_of_a_completed_job(
 
 @pytest.mark.parametrize("status", ["errored", "failed"])
 async def test_wait_raises_job_failed_with_the_outcome(
-    respx_mock: respx.MockRouter, transport: _Transport, status: str
+    respx_mock: respx.MockRouter, transport: Transport, status: str
 ) -> None:
     """An errored or failed job raises JobFailedError with the outcome and the server's error."""
     respx_mock.get(JOB_LOGS).mock(
@@ -479,7 +479,7 @@ async def test_wait_raises_job_failed_with_the_outcome(
     assert "disk full" in str(info.value)
 
 
-async def test_await_handle_is_wait(respx_mock: respx.MockRouter, transport: _Transport) -> None:
+async def test_await_handle_is_wait(respx_mock: respx.MockRouter, transport: Transport) -> None:
     """`await handle` returns the same JobOutcome as wait()."""
     respx_mock.get(JOB_LOGS).mock(
         return_value=ok(page(job_log(4, job_id=JOB_HEX, status="completed")))
@@ -492,7 +492,7 @@ async def test_await_handle_is_wait(respx_mock: respx.MockRouter, transport: _Tr
 
 
 async def test_timeout_raises_builtin_timeout_error_on_the_injected_clock(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """wait(timeout=...) raises TimeoutError once the injected clock passes the deadline."""
     ticks = iter(range(0, 1000, 10))
@@ -509,7 +509,7 @@ async def test_timeout_raises_builtin_timeout_error_on_the_injected_clock(
 
 
 async def test_timeout_also_holds_in_real_time(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """A real-time timeout ends a wait that is sleeping between polls."""
     respx_mock.get(JOB_LOGS).mock(return_value=ok(page()))
@@ -519,7 +519,7 @@ async def test_timeout_also_holds_in_real_time(
 
 
 async def test_cancelled_wait_leaves_nothing_polling(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """Cancelling a wait stops all polling: no request is made afterwards."""
     route = respx_mock.get(JOB_LOGS).mock(return_value=ok(page()))
@@ -537,7 +537,7 @@ async def test_cancelled_wait_leaves_nothing_polling(
 
 
 async def test_progress_yields_only_changes_and_ends_after_terminal(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """progress() yields each change once, in order, and stops after the terminal state."""
     respx_mock.get(JOB_LOGS).mock(return_value=ok(page(job_log(4, job_id=JOB_HEX))))
@@ -562,7 +562,7 @@ async def test_progress_yields_only_changes_and_ends_after_terminal(
 
 
 async def test_progress_of_a_failed_job_ends_without_raising(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """progress() ends with the errored state; only wait() raises JobFailedError."""
     respx_mock.get(JOB_LOGS).mock(
@@ -572,7 +572,7 @@ async def test_progress_of_a_failed_job_ends_without_raising(
 
 
 async def test_leaving_progress_early_stops_polling(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """Breaking out of progress() (closed with aclosing) sends no further request."""
     route = respx_mock.get(JOB_LOGS).mock(return_value=ok(page()))
@@ -587,7 +587,7 @@ async def test_leaving_progress_early_stops_polling(
 
 
 async def test_polls_back_off_and_restart_when_the_job_moves(
-    respx_mock: respx.MockRouter, transport: _Transport, sleeps: list[float]
+    respx_mock: respx.MockRouter, transport: Transport, sleeps: list[float]
 ) -> None:
     """Without a fixed interval, delays grow by the multiplier up to the max and reset on change."""
     still = [ok(job_log(4, status="inProgress", progress=(1, 9)))] * 8
@@ -608,7 +608,7 @@ async def test_polls_back_off_and_restart_when_the_job_moves(
 
 
 async def test_rate_limited_poll_waits_retry_after_and_continues(
-    respx_mock: respx.MockRouter, transport: _Transport, sleeps: list[float]
+    respx_mock: respx.MockRouter, transport: Transport, sleeps: list[float]
 ) -> None:
     """A 429 during polling is waited out for Retry-After seconds, then polling resumes."""
     respx_mock.get(JOB_LOGS).mock(
@@ -626,7 +626,7 @@ async def test_rate_limited_poll_waits_retry_after_and_continues(
 
 @pytest.mark.parametrize("action", ["import", "applyTemplate"])
 async def test_import_jobs_are_followed_in_the_import_logs_by_job_id(
-    respx_mock: respx.MockRouter, transport: _Transport, action: str
+    respx_mock: respx.MockRouter, transport: Transport, action: str
 ) -> None:
     """import/applyTemplate poll importLogs?limit&since and match the entry carrying the jobId."""
     since_ms = int((T0 - timedelta(seconds=JOB_MATCH_SKEW)).timestamp() * 1000)
@@ -660,7 +660,7 @@ async def test_import_jobs_are_followed_in_the_import_logs_by_job_id(
 
 
 async def test_failed_import_raises_with_its_error_message(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """An errored import log raises JobFailedError with the log's error message."""
     respx_mock.get(IMPORT_LOGS).mock(
@@ -674,7 +674,7 @@ async def test_failed_import_raises_with_its_error_message(
 
 
 async def test_import_entries_without_job_id_match_by_window_and_can_be_ambiguous(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """Two import log entries in the window without the jobId are ambiguous until one is pinned."""
     a = import_log(1, job_id=None, queued=T0 + timedelta(milliseconds=50))
@@ -692,7 +692,7 @@ async def test_import_entries_without_job_id_match_by_window_and_can_be_ambiguou
 
 
 async def test_repr_names_action_job_and_status_but_no_token(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """repr(handle) shows action, job id and last status, never the token."""
     respx_mock.get(JOB_LOGS).mock(
@@ -710,7 +710,7 @@ async def test_repr_names_action_job_and_status_but_no_token(
 
 
 async def test_construction_checks_action_and_takes_naive_times_as_utc(
-    transport: _Transport,
+    transport: Transport,
 ) -> None:
     """An unknown action is a ValueError; a naive enqueued_at is UTC; pin() wants a str."""
     with pytest.raises(ValueError, match="action must be one of"):
@@ -729,8 +729,8 @@ async def test_construction_checks_action_and_takes_naive_times_as_utc(
 
 
 def test_match_prefers_an_exact_id_over_window_candidates() -> None:
-    """_match returns id matches alone, flagged exact, even with window candidates present."""
-    entry: Callable[..., _job_matching._Entry] = lambda n, ids, queued: _job_matching._Entry(  # noqa: E731
+    """match_entries returns id matches alone, flagged exact, beside window candidates."""
+    entry: Callable[..., _job_matching.Entry] = lambda n, ids, queued: _job_matching.Entry(  # noqa: E731
         log_id=_hex(n),
         ids=frozenset(ids),
         source="job",
@@ -749,8 +749,8 @@ def test_match_prefers_an_exact_id_over_window_candidates() -> None:
     window = {"since": T0, "until": T0 + timedelta(seconds=1)}
     a, b = entry(1, {_hex(1)}, T0), entry(2, {_hex(2), "J"}, None)
     common = {"application_id": APP_ID, "action": "export"}
-    assert _job_matching._match([a, b], job_id="J", **common, **window) == ([b], True)  # type: ignore[arg-type]
-    assert _job_matching._match([a, b], job_id="K", **common, **window) == ([a], False)  # type: ignore[arg-type]
+    assert _job_matching.match_entries([a, b], job_id="J", **common, **window) == ([b], True)  # type: ignore[arg-type]
+    assert _job_matching.match_entries([a, b], job_id="K", **common, **window) == ([a], False)  # type: ignore[arg-type]
 
 
 # -- job names (API.md "Job kinds") ------------------------------------------------
@@ -758,7 +758,7 @@ def test_match_prefers_an_exact_id_over_window_candidates() -> None:
 
 @pytest.mark.parametrize(("action", "name"), [("export", EXPORT), ("archiveData", ARCHIVE)])
 async def test_known_job_name_is_matched_and_the_action_name_is_not(
-    respx_mock: respx.MockRouter, transport: _Transport, action: str, name: str
+    respx_mock: respx.MockRouter, transport: Transport, action: str, name: str
 ) -> None:
     """A log named after the job (ApplicationExport, ArchiveData) matches; after the action, not."""
     entries = [
@@ -775,7 +775,7 @@ async def test_known_job_name_is_matched_and_the_action_name_is_not(
     "action", ["clone", "backfillArchiveData", "fullDataTablesArchive", "fullEventsArchive"]
 )
 async def test_unpublished_job_name_matches_any_name_but_another_actions_known_one(
-    respx_mock: respx.MockRouter, transport: _Transport, action: str
+    respx_mock: respx.MockRouter, transport: Transport, action: str
 ) -> None:
     """Unpublished job name: any name matches but another action's known one, or a system job."""
     entries = [
@@ -791,7 +791,7 @@ async def test_unpublished_job_name_matches_any_name_but_another_actions_known_o
 
 
 async def test_two_unpublished_kinds_in_the_window_are_ambiguous(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """Jobs whose names are unpublished cannot be told apart from one another: no guess."""
     entries = [job_log(1, name=CLONE), job_log(2, name="FullEventsArchive")]
@@ -802,7 +802,7 @@ async def test_two_unpublished_kinds_in_the_window_are_ambiguous(
 
 
 async def test_system_archive_job_in_the_window_does_not_make_archive_data_ambiguous(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """A nightly ArchiveData job requested by the system is never the job of an API request."""
     nightly = job_log(1, name=ARCHIVE, requested_by="system", status="inProgress")
@@ -823,7 +823,7 @@ def test_the_job_name_table_is_the_one_place_names_live() -> None:
         "fullDataTablesArchive": None,
         "fullEventsArchive": None,
     }
-    assert frozenset(_job_matching.JOB_NAMES) == _job_matching._JOB_LOG_ACTIONS
+    assert frozenset(_job_matching.JOB_NAMES) == _job_matching.JOB_LOG_ACTIONS
 
 
 # -- the server's filter -----------------------------------------------------------
@@ -841,7 +841,7 @@ def test_the_job_name_table_is_the_one_place_names_live() -> None:
     ],
 )
 async def test_job_log_query_asks_for_the_window_and_known_name_and_fits_the_schema(
-    respx_mock: respx.MockRouter, transport: _Transport, action: str, name: str | None
+    respx_mock: respx.MockRouter, transport: Transport, action: str, name: str | None
 ) -> None:
     """The jobLogs query is an advanced query (Losant's schema): the window, the name if known."""
     route = respx_mock.get(JOB_LOGS).mock(return_value=ok(page()))
@@ -865,7 +865,7 @@ async def test_job_log_query_asks_for_the_window_and_known_name_and_fits_the_sch
 
 
 async def test_entries_a_server_sends_despite_the_filter_are_still_checked(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """A server that ignores the filter gets its out-of-window and other-name entries rejected."""
     server = T0 + timedelta(minutes=10)
@@ -884,7 +884,7 @@ async def test_entries_a_server_sends_despite_the_filter_are_still_checked(
 
 
 async def test_window_is_anchored_on_the_server_date_ten_minutes_off(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """With the 202's Date ten minutes ahead of the client, the server-stamped entry matches."""
     server = T0 + timedelta(minutes=10)
@@ -898,7 +898,7 @@ async def test_window_is_anchored_on_the_server_date_ten_minutes_off(
 
 
 async def test_without_a_date_the_window_falls_back_to_the_client_clock(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """Without a Date header, the entry inside the client-clock window is the job."""
     entries = [
@@ -926,7 +926,7 @@ async def test_without_a_date_the_window_falls_back_to_the_client_clock(
 )
 async def test_server_window_edges(
     respx_mock: respx.MockRouter,
-    transport: _Transport,
+    transport: Transport,
     offset_ms: int,
     round_trip: float,
     matches: bool,
@@ -989,7 +989,7 @@ def test_server_date_reads_http_dates_only(value: str | None, expected: datetime
 
 
 async def test_import_log_without_run_queued_at_falls_back_to_run_started_at(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """An import log without runQueuedAt or jobId (as Losant's example) is timed by runStartedAt."""
 
@@ -1011,7 +1011,7 @@ async def test_import_log_without_run_queued_at_falls_back_to_run_started_at(
 
 
 async def test_outcome_error_keeps_name_and_message_as_attributes(
-    respx_mock: respx.MockRouter, transport: _Transport
+    respx_mock: respx.MockRouter, transport: Transport
 ) -> None:
     """JobOutcome.error is a JobError with the server's name and message; the failure reads well."""
     entry = job_log(4, job_id=JOB_HEX, status="errored")

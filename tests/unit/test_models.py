@@ -12,7 +12,7 @@ import attrs
 import pytest
 
 import losant_async._models as models
-from losant_async._convert import _wire_names
+from losant_async._convert import wire_names
 from losant_async._models import (
     Application,
     ApplicationApplyTemplatePatch,
@@ -132,7 +132,7 @@ def _model_in(tp: object) -> type | None:
 
 def _covers(cls: type, schema: dict[str, Any], where: str) -> None:
     props: dict[str, Any] = schema["properties"]
-    wire = _wire_names(cls)
+    wire = wire_names(cls)
     assert sorted(wire.values()) == sorted(props), where
     fields = attrs.fields_dict(attrs.resolve_types(cls))
     for attr, key in wire.items():

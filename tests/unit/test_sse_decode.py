@@ -31,7 +31,8 @@ from losant_async._exceptions import (
     PoolTimeoutError,
     RateLimitError,
 )
-from losant_async._streams._decoder import _SSEDecoder, _to_message
+from losant_async._streams import MqttStream, MqttStreamGroup
+from losant_async._streams._decoder import SSEDecoder, to_message
 from losant_async._streams._policy import (
     StreamGap,
     check_keep_alive_interval,
@@ -39,8 +40,7 @@ from losant_async._streams._policy import (
     sendable_event_id,
 )
 from losant_async._streams._policy import reconnect_delay as _reconnect_delay
-from losant_async._streams import MqttStream, MqttStreamGroup
-from losant_async._transport import _Transport
+from losant_async._transport import Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 PATH = f"/applications/{APP_ID}/mqttSubscriptionStream"
@@ -48,9 +48,9 @@ SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8"}
 
 
 def feed_all(
-    chunks: Sequence[bytes], decoder: _SSEDecoder | None = None
+    chunks: Sequence[bytes], decoder: SSEDecoder | None = None
 ) -> list[tuple[str, str, str]]:
-    decoder = decoder or _SSEDecoder()
+    decoder = decoder or SSEDecoder()
     events: list[tuple[str, str, str]] = []
     for chunk in chunks:
         events.extend(decoder.feed(chunk))
@@ -68,7 +68,7 @@ def mqtt_event(topic: str, message: str, event_id: str | None = None) -> bytes:
 
 def test_single_event_is_dispatched_on_blank_line() -> None:
     """An event is dispatched only when its terminating blank line arrives."""
-    decoder = _SSEDecoder()
+    decoder = SSEDecoder()
     assert decoder.feed(b"event: mqttMessage\ndata: hello\n") == []
     assert decoder.feed(b"\n") == [("mqttMessage", "hello", "")]
 
@@ -108,7 +108,7 @@ def test_multiline_data_and_field_value_spacing() -> None:
 
 def test_event_without_data_is_not_dispatched_but_sets_last_event_id() -> None:
     """A blank line with an empty data buffer dispatches nothing, yet records the id."""
-    decoder = _SSEDecoder()
+    decoder = SSEDecoder()
     assert decoder.feed(b"id: 41\nevent: ping\n\n") == []
     assert decoder.last_event_id == "41"
     assert decoder.feed(b"data: d\n\n") == [("message", "d", "41")]
@@ -122,7 +122,7 @@ def test_id_persists_and_id_with_nul_is_ignored() -> None:
 
 def test_id_of_unfinished_event_does_not_count() -> None:
     """A truncated event's id is not the last event id (it must be replayed)."""
-    decoder = _SSEDecoder("3")
+    decoder = SSEDecoder("3")
     assert decoder.feed(b"id: 4\ndata: partial\n") == []
     assert decoder.last_event_id == "3"
     assert decoder.has_partial
@@ -130,7 +130,7 @@ def test_id_of_unfinished_event_does_not_count() -> None:
 
 def test_retry_field_takes_ascii_digits_only() -> None:
     """`retry:` sets the reconnection time in ms when it is all ASCII digits."""
-    decoder = _SSEDecoder()
+    decoder = SSEDecoder()
     decoder.feed(b"retry: 1500\n")
     assert decoder.retry == 1500
     decoder.feed(b"retry: 2s\nretry: -1\nretry: \xd9\xa3\n")
@@ -174,9 +174,9 @@ def test_any_chunking_gives_the_same_events(cuts: list[int]) -> None:
     points = sorted(set(cuts))
     bounds = zip([0, *points], [*points, len(_SAMPLE_STREAM)], strict=True)
     chunks = [_SAMPLE_STREAM[a:b] for a, b in bounds]
-    reference = _SSEDecoder()
+    reference = SSEDecoder()
     expected = reference.feed(_SAMPLE_STREAM)
-    decoder = _SSEDecoder()
+    decoder = SSEDecoder()
     assert feed_all(chunks, decoder) == expected
     assert len(expected) == 6
     assert (decoder.last_event_id, decoder.retry) == ("3", 250)
@@ -201,7 +201,7 @@ def test_mqtt_message_fast_path_matches_converter() -> None:
     from losant_async._models import MqttMessage
 
     data = json.dumps({"topic": "a/b", "message": "hi"})
-    assert _to_message(data) == structure(json.loads(data), MqttMessage)
+    assert to_message(data) == structure(json.loads(data), MqttMessage)
 
 
 @pytest.mark.parametrize(
@@ -222,7 +222,7 @@ def test_mqtt_message_fast_path_matches_converter() -> None:
 )
 def test_data_that_is_no_mqtt_message_is_skipped_not_raised(data: str) -> None:
     """Data that is not a JSON object with a string topic and a message gives None (skip)."""
-    assert _to_message(data) is None
+    assert to_message(data) is None
 
 
 @pytest.mark.parametrize(
@@ -240,17 +240,17 @@ def test_data_that_is_no_mqtt_message_is_skipped_not_raised(data: str) -> None:
 )
 def test_non_string_message_is_delivered_as_compact_json(message: object, text: str) -> None:
     """A message that is not a string arrives as its compact JSON text; extra keys are kept."""
-    got = _to_message(json.dumps({"topic": "a/b", "message": message}))
+    got = to_message(json.dumps({"topic": "a/b", "message": message}))
     assert got is not None
     assert (got.topic, got.message) == ("a/b", text)
-    extra = _to_message(json.dumps({"topic": "a", "message": 1, "qos": 0}))
+    extra = to_message(json.dumps({"topic": "a", "message": 1, "qos": 0}))
     assert extra is not None
     assert (extra.message, dict(extra.extra)) == ("1", {"qos": 0})
 
 
 def test_constructor_rejects_bad_settings() -> None:
     """Invalid stream settings fail at construction, before any request."""
-    transport = _Transport(token=TOKEN, base_url=BASE_URL, max_retries=0)
+    transport = Transport(token=TOKEN, base_url=BASE_URL, max_retries=0)
     for kwargs in (
         {"topic": ""},
         {"topic": "t", "keep_alive_interval": 0},
@@ -305,10 +305,10 @@ def sse(*parts: bytes | Exception, status: int = 200, stall: bool = False) -> ht
 
 
 @pytest.fixture
-def transport(respx_mock: respx.MockRouter) -> _Transport:
+def transport(respx_mock: respx.MockRouter) -> Transport:
     """A transport whose requests go to the respx router through httpx.MockTransport."""
     mock = httpx.MockTransport(respx_mock.async_handler)
-    return _Transport(token=TOKEN, base_url=BASE_URL, timeout=5.0, max_retries=0, transport=mock)
+    return Transport(token=TOKEN, base_url=BASE_URL, timeout=5.0, max_retries=0, transport=mock)
 
 
 @pytest.fixture
@@ -319,7 +319,7 @@ def route(respx_mock: respx.MockRouter) -> Callable[[Script], respx.Route]:
     return install
 
 
-def make_stream(transport: _Transport, **kwargs: object) -> MqttStream:
+def make_stream(transport: Transport, **kwargs: object) -> MqttStream:
     kwargs.setdefault("backoff_initial", 0.0)
     return MqttStream(transport, PATH, topic="a/#", **kwargs)  # type: ignore[arg-type]
 
@@ -340,7 +340,7 @@ async def collect(stream: MqttStream, n: int) -> list[str]:
 
 @pytest.mark.anyio
 async def test_request_wire_format(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """The stream request is Losant's JavaScript client's: JSON Accept, no query flags."""
     r = route([sse(mqtt_event("a/b", "m"), status=200, stall=True)])
@@ -359,7 +359,7 @@ async def test_request_wire_format(
 
 @pytest.mark.anyio
 async def test_only_mqtt_messages_are_yielded_in_order(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """Comments and other named events are keep-alives; mqttMessage events arrive in order."""
     body = (
@@ -382,7 +382,7 @@ async def test_only_mqtt_messages_are_yielded_in_order(
 
 @pytest.mark.anyio
 async def test_drop_reconnects_with_last_event_id_and_no_loss(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """A read error mid-stream reconnects with Last-Event-ID; a truncated event comes by replay."""
     first = sse(
@@ -400,7 +400,7 @@ async def test_drop_reconnects_with_last_event_id_and_no_loss(
 
 @pytest.mark.anyio
 async def test_clean_close_without_reconnect_raises_connection_error(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """With reconnect off, a server close ends iteration with APIConnectionError, not silently."""
     route([sse(mqtt_event("a", "only"))])
@@ -416,7 +416,7 @@ async def test_clean_close_without_reconnect_raises_connection_error(
 
 @pytest.mark.anyio
 async def test_max_reconnects_used_up_raises_last_error(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """After max_reconnects failed attempts, iteration raises the error of the last one."""
     r = route([sse(mqtt_event("a", "1")), httpx.Response(503), httpx.Response(502)])
@@ -440,7 +440,7 @@ async def test_max_reconnects_used_up_raises_last_error(
     ],
 )
 async def test_4xx_on_first_connect_raises_from_aenter(
-    transport: _Transport,
+    transport: Transport,
     route: Callable[[Script], respx.Route],
     status: int,
     error: type[Exception],
@@ -458,7 +458,7 @@ async def test_4xx_on_first_connect_raises_from_aenter(
 
 @pytest.mark.anyio
 async def test_401_on_reconnect_is_raised_from_iteration(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """A 401 answering a reconnect ends the iteration with AuthenticationError."""
     route([sse(mqtt_event("a", "1")), httpx.Response(401, json={"type": "Unauthorized"})])
@@ -471,7 +471,7 @@ async def test_401_on_reconnect_is_raised_from_iteration(
 
 @pytest.mark.anyio
 async def test_first_connect_retries_5xx_and_429(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """A 5xx or 429 on the first connect is retried; that open is not counted as a reconnect."""
     r = route(
@@ -489,7 +489,7 @@ async def test_first_connect_retries_5xx_and_429(
 
 @pytest.mark.anyio
 async def test_204_ends_iteration_cleanly(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """A 204 answer to a reconnect ends the iteration without error and without retrying."""
     r = route([sse(mqtt_event("a", "1")), httpx.Response(204)])
@@ -501,7 +501,7 @@ async def test_204_ends_iteration_cleanly(
 
 @pytest.mark.anyio
 async def test_non_sse_response_is_a_validation_error(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """A 200 that is not text/event-stream fails the connect with APIResponseValidationError."""
     route([httpx.Response(200, html="<html>proxy</html>")])
@@ -512,7 +512,7 @@ async def test_non_sse_response_is_a_validation_error(
 
 @pytest.mark.anyio
 async def test_odd_events_are_skipped_logged_and_counted(
-    transport: _Transport,
+    transport: Transport,
     route: Callable[[Script], respx.Route],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -536,7 +536,7 @@ async def test_odd_events_are_skipped_logged_and_counted(
 
 @pytest.mark.anyio
 async def test_server_retry_field_floors_the_delay(
-    transport: _Transport,
+    transport: Transport,
     route: Callable[[Script], respx.Route],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -560,7 +560,7 @@ async def test_server_retry_field_floors_the_delay(
 
 @pytest.mark.anyio
 async def test_lifecycle_errors_and_idempotent_close(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """Iterating unopened is an error; aclose is idempotent; a closed stream refuses use."""
     route([sse(mqtt_event("a", "1"), stall=True)])
@@ -582,7 +582,7 @@ async def test_lifecycle_errors_and_idempotent_close(
 
 @pytest.mark.anyio
 async def test_cancelled_read_closes_the_connection_and_resumes(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """A read cancelled mid-way closes the response; the next pull re-opens with Last-Event-ID."""
     first = Body([mqtt_event("a", "1", "k1")], stall=True)
@@ -604,7 +604,7 @@ async def test_cancelled_read_closes_the_connection_and_resumes(
 
 @pytest.mark.anyio
 async def test_never_closed_stream_warns_on_del(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """An opened stream that is garbage-collected unclosed emits a ResourceWarning."""
     route([sse(b"", stall=True)])
@@ -619,7 +619,7 @@ async def test_never_closed_stream_warns_on_del(
 
 @pytest.mark.anyio
 async def test_group_interleaves_and_reports_errors(
-    transport: _Transport, respx_mock: respx.MockRouter
+    transport: Transport, respx_mock: respx.MockRouter
 ) -> None:
     """A group yields messages from all its streams and ends with a member's fatal error."""
     respx_mock.get(PATH, params={"topic": "x"}).mock(
@@ -642,7 +642,7 @@ async def test_group_interleaves_and_reports_errors(
 
 @pytest.mark.anyio
 async def test_group_ends_when_all_streams_end(
-    transport: _Transport, respx_mock: respx.MockRouter
+    transport: Transport, respx_mock: respx.MockRouter
 ) -> None:
     """A group whose streams all end with 204 ends cleanly after delivering everything."""
     for topic in ("x", "y"):
@@ -661,7 +661,7 @@ async def test_group_ends_when_all_streams_end(
 
 @pytest.mark.anyio
 async def test_group_enter_failure_closes_opened_streams(
-    transport: _Transport, respx_mock: respx.MockRouter
+    transport: Transport, respx_mock: respx.MockRouter
 ) -> None:
     """If one stream of a group fails to open, those already opened are closed."""
     respx_mock.get(PATH, params={"topic": "x"}).mock(side_effect=[sse(b"", stall=True)])
@@ -679,7 +679,7 @@ async def test_group_enter_failure_closes_opened_streams(
 
 @pytest.mark.anyio
 async def test_retry_after_beyond_limit_is_not_waited_for(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """A 429 whose Retry-After exceeds MAX_RETRY_AFTER goes to the caller at once."""
     r = route([httpx.Response(429, headers={"Retry-After": "3600"})])
@@ -692,7 +692,7 @@ async def test_retry_after_beyond_limit_is_not_waited_for(
 
 @pytest.mark.anyio
 async def test_close_from_another_task_ends_the_reader(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """aclose() from another task makes a blocked reader raise ClientClosedError, no reconnect."""
     r = route([sse(b": hello\n\n", stall=True)])
@@ -714,7 +714,7 @@ async def test_close_from_another_task_ends_the_reader(
 
 @pytest.mark.anyio
 async def test_data_less_event_id_counts_for_resume(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """An id sent on an event without data is still the Last-Event-ID of the reconnect."""
     r = route(
@@ -735,7 +735,7 @@ CAP = SSE_MAX_EVENT_BYTES
 
 def test_oversized_line_in_one_chunk_skips_its_event_only() -> None:
     """A data line over 1 MiB in one chunk skips its event; the events around it arrive."""
-    decoder = _SSEDecoder()
+    decoder = SSEDecoder()
     big = b"event: mqttMessage\ndata: " + b"x" * (CAP + 1) + b"\n\n"
     events = decoder.feed(mqtt_event("a", "1") + big + mqtt_event("a", "2"))
     assert [json.loads(e[1])["message"] for e in events] == ["1", "2"]
@@ -746,7 +746,7 @@ def test_oversized_line_in_one_chunk_skips_its_event_only() -> None:
 @pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"])
 def test_oversized_line_streamed_in_keeps_memory_bounded(eol: bytes) -> None:
     """A 5 MB line fed in 64 KiB pieces is dropped as it comes: the buffer never passes 1 MiB."""
-    decoder = _SSEDecoder()
+    decoder = SSEDecoder()
     piece = b"y" * 65536
     assert decoder.feed(b"event: mqttMessage" + eol + b"data: ") == []
     for _ in range(80):
@@ -761,7 +761,7 @@ def test_oversized_line_streamed_in_keeps_memory_bounded(eol: bytes) -> None:
 
 def test_oversized_tail_of_a_chunk_is_dropped() -> None:
     """A chunk that ends in an unfinished line already over the cap drops that line."""
-    decoder = _SSEDecoder()
+    decoder = SSEDecoder()
     chunk = mqtt_event("a", "1") + b"event: mqttMessage\ndata: " + b"z" * (CAP + 10)
     assert [json.loads(e[1])["message"] for e in decoder.feed(chunk)] == ["1"]
     assert decoder._buffer == b""
@@ -771,7 +771,7 @@ def test_oversized_tail_of_a_chunk_is_dropped() -> None:
 
 def test_event_over_the_cap_in_many_lines_is_skipped() -> None:
     """An event whose data lines add up to more than 1 MiB is skipped without keeping them."""
-    decoder = _SSEDecoder()
+    decoder = SSEDecoder()
     line = b"data: " + b"d" * 1000 + b"\n"
     events = decoder.feed(b"event: mqttMessage\n" + line * 1100 + b"\n" + mqtt_event("a", "ok"))
     assert [json.loads(e[1])["message"] for e in events] == ["ok"]
@@ -781,7 +781,7 @@ def test_event_over_the_cap_in_many_lines_is_skipped() -> None:
 
 def test_retry_of_400_digits_is_ignored() -> None:
     """A retry: of 400 digits is ignored (no OverflowError later); 9 digits still count."""
-    decoder = _SSEDecoder()
+    decoder = SSEDecoder()
     assert feed_all([b"retry: " + b"9" * 400 + b"\n\n"], decoder) == []
     assert decoder.retry is None
     feed_all([b"retry: 999999999\n\n"], decoder)
@@ -824,7 +824,7 @@ def test_keep_alive_interval_anything_else_is_value_error(value: object) -> None
     """Every other keep_alive_interval is a ValueError with one message, from both checks."""
     with pytest.raises(ValueError, match="whole number of seconds") as direct:
         check_keep_alive_interval(value)
-    transport = _Transport(token=TOKEN, base_url=BASE_URL, max_retries=0)
+    transport = Transport(token=TOKEN, base_url=BASE_URL, max_retries=0)
     with pytest.raises(ValueError, match="whole number of seconds") as stream:
         MqttStream(transport, PATH, topic="t", keep_alive_interval=value)  # type: ignore[arg-type]
     assert str(stream.value) == str(direct.value)
@@ -845,7 +845,7 @@ def test_pool_timeout_is_not_retryable() -> None:
 
 @pytest.mark.anyio
 async def test_pool_timeout_on_connect_fails_the_stream_at_once(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """httpx.PoolTimeout on connect raises from __aenter__ after one attempt (issue 11, 2)."""
     r = route([httpx.PoolTimeout("pool full"), sse(mqtt_event("a", "1"), stall=True)])
@@ -857,7 +857,7 @@ async def test_pool_timeout_on_connect_fails_the_stream_at_once(
 
 @pytest.mark.anyio
 async def test_oversized_event_and_unsendable_id_over_a_stream(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """An oversized event is skipped and counted; a non-ASCII id is kept but never sent back."""
     big = b"event: mqttMessage\ndata: " + b"x" * (5 * CAP) + b"\n\n"
@@ -876,7 +876,7 @@ async def test_oversized_event_and_unsendable_id_over_a_stream(
 
 @pytest.mark.anyio
 async def test_one_outage_is_one_gap_however_many_attempts(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """A drop followed by failed attempts and a re-open records one gap, not replayed."""
     r = route(
@@ -905,7 +905,7 @@ async def test_one_outage_is_one_gap_however_many_attempts(
 
 @pytest.mark.anyio
 async def test_gap_is_replayed_only_when_ids_were_sent_back(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """A re-open that sent Last-Event-ID records a replayed gap; one without ids does not."""
     r = route(
@@ -924,7 +924,7 @@ async def test_gap_is_replayed_only_when_ids_were_sent_back(
 
 @pytest.mark.anyio
 async def test_outage_that_ends_the_stream_is_a_gap(
-    transport: _Transport, route: Callable[[Script], respx.Route]
+    transport: Transport, route: Callable[[Script], respx.Route]
 ) -> None:
     """A drop whose reconnect is refused for good still records its gap; closing does not."""
     route([sse(mqtt_event("a", "1")), httpx.Response(403, json={"type": "Forbidden"})])
@@ -955,7 +955,7 @@ def flapping(body: bytes, calls: list[float], *, limit: int = 40) -> Callable[..
     "body", [b"", b":\n\n", b": hello\n\n", mqtt_event("a", "one")], ids=lambda b: repr(b[:8])
 )
 async def test_flapping_server_meets_max_reconnects(
-    transport: _Transport, respx_mock: respx.MockRouter, body: bytes
+    transport: Transport, respx_mock: respx.MockRouter, body: bytes
 ) -> None:
     """A server that accepts and closes at once (after a comment or message) uses up attempts."""
     calls: list[float] = []
@@ -969,7 +969,7 @@ async def test_flapping_server_meets_max_reconnects(
 
 @pytest.mark.anyio
 async def test_flapping_server_meets_a_growing_delay(
-    transport: _Transport, respx_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+    transport: Transport, respx_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Against a flapping server the reconnect delay doubles up to backoff_max, never resets."""
     from losant_async import _retry as retry_module
@@ -997,7 +997,7 @@ async def test_flapping_server_meets_a_growing_delay(
 
 @pytest.mark.anyio
 async def test_connection_alive_past_the_silence_window_resets_the_count(
-    transport: _Transport, route: Callable[[Script], respx.Route], monkeypatch: pytest.MonkeyPatch
+    transport: Transport, route: Callable[[Script], respx.Route], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A connection still receiving one silence timeout after it opened counts as healthy."""
     clock = [1000.0]
@@ -1019,7 +1019,7 @@ async def test_connection_alive_past_the_silence_window_resets_the_count(
 
 @pytest.mark.anyio
 async def test_group_reports_its_members_gaps_by_topic(
-    transport: _Transport, respx_mock: respx.MockRouter
+    transport: Transport, respx_mock: respx.MockRouter
 ) -> None:
     """group.gaps pairs each member's outages with its topic, oldest first."""
     respx_mock.get(PATH, params={"topic": "x"}).mock(

@@ -29,25 +29,25 @@ from losant_async._exceptions import (
     RateLimitError,
 )
 from losant_async._transport import (
-    _backoff,
-    _parse_retry_after,
-    _RetryPolicy,
-    _should_retry,
-    _Transport,
+    RetryPolicy,
+    Transport,
+    backoff,
+    parse_retry_after,
+    should_retry,
 )
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 PATH = f"/applications/{APP_ID}"
-SAFE, ENQUEUE, NEVER = _RetryPolicy.SAFE, _RetryPolicy.ENQUEUE, _RetryPolicy.NEVER
+SAFE, ENQUEUE, NEVER = RetryPolicy.SAFE, RetryPolicy.ENQUEUE, RetryPolicy.NEVER
 DEFAULT_QUERY = b"_actions=false&_links=true&_embedded=true"
 
 pytestmark = pytest.mark.anyio
 
 
-def make(**kwargs: object) -> _Transport:
+def make(**kwargs: object) -> Transport:
     options: dict[str, object] = {"token": TOKEN, "base_url": BASE_URL, "max_retries": 2}
     options.update(kwargs)
-    return _Transport(**options)  # type: ignore[arg-type]
+    return Transport(**options)  # type: ignore[arg-type]
 
 
 class _Sleeps:
@@ -158,11 +158,11 @@ async def test_non_json_200_raises_validation_error(respx_mock: respx.MockRouter
 
 async def test_validation_error_snippet_redacts_token() -> None:
     """The snippet of an unparseable body never quotes the transport's token."""
-    response = _transport._Response(200, httpx.Headers(), f"oops {TOKEN}".encode(), token=TOKEN)
+    response = _transport.Response(200, httpx.Headers(), f"oops {TOKEN}".encode(), token=TOKEN)
     with pytest.raises(APIResponseValidationError) as info:
         response.json()
     assert info.value.body_snippet == "oops ***"
-    assert repr(response) == ("_Response(status_code=200, headers=Headers({}), content=<22 bytes>)")
+    assert repr(response) == ("Response(status_code=200, headers=Headers({}), content=<22 bytes>)")
 
 
 # --- retries -------------------------------------------------------------------
@@ -176,28 +176,28 @@ def test_should_retry_table() -> None:
     read = httpx.ReadError("reset", request=request)
     read_timeout = httpx.ReadTimeout("slow", request=request)
     for status in (408, 429, 500, 502, 503, 504):
-        assert _should_retry(SAFE, status)
+        assert should_retry(SAFE, status)
     for status in (400, 401, 403, 404, 409, 413, 422):
-        assert not _should_retry(SAFE, status)
-        assert not _should_retry(ENQUEUE, status)
-    assert _should_retry(ENQUEUE, 429)
+        assert not should_retry(SAFE, status)
+        assert not should_retry(ENQUEUE, status)
+    assert should_retry(ENQUEUE, 429)
     for status in (408, 500, 503):
-        assert not _should_retry(ENQUEUE, status)
+        assert not should_retry(ENQUEUE, status)
     for exc in (connect, connect_timeout, read, read_timeout):
-        assert _should_retry(SAFE, exc)
-        assert not _should_retry(NEVER, exc)
-    assert _should_retry(ENQUEUE, connect)
-    assert _should_retry(ENQUEUE, connect_timeout)
-    assert not _should_retry(ENQUEUE, read)
-    assert not _should_retry(ENQUEUE, read_timeout)
+        assert should_retry(SAFE, exc)
+        assert not should_retry(NEVER, exc)
+    assert should_retry(ENQUEUE, connect)
+    assert should_retry(ENQUEUE, connect_timeout)
+    assert not should_retry(ENQUEUE, read)
+    assert not should_retry(ENQUEUE, read_timeout)
     # The translated error is judged by its httpx cause.
     translated = APIConnectionError("x")
     translated.__cause__ = connect
-    assert _should_retry(ENQUEUE, translated)
+    assert should_retry(ENQUEUE, translated)
     translated.__cause__ = read
-    assert not _should_retry(ENQUEUE, translated)
-    assert not _should_retry(NEVER, 429)
-    assert not _should_retry(NEVER, 503)
+    assert not should_retry(ENQUEUE, translated)
+    assert not should_retry(NEVER, 429)
+    assert not should_retry(NEVER, 503)
 
 
 def test_backoff_is_jittered_exponential_and_capped() -> None:
@@ -205,25 +205,25 @@ def test_backoff_is_jittered_exponential_and_capped() -> None:
     for attempt in range(12):
         expected = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY)
         for _ in range(20):
-            assert 0.75 * expected <= _backoff(attempt, None) <= expected
-    assert _backoff(3, 2.5) == 2.5
-    assert _backoff(0, 0.0) == 0.0
+            assert 0.75 * expected <= backoff(attempt, None) <= expected
+    assert backoff(3, 2.5) == 2.5
+    assert backoff(0, 0.0) == 0.0
     # Beyond MAX_RETRY_AFTER the header is not honoured.
-    assert _backoff(0, MAX_RETRY_AFTER + 1) <= INITIAL_RETRY_DELAY
+    assert backoff(0, MAX_RETRY_AFTER + 1) <= INITIAL_RETRY_DELAY
 
 
 def test_parse_retry_after_seconds_and_http_date() -> None:
     """Retry-After is read as seconds or as an HTTP-date measured from now; junk is None."""
-    assert _parse_retry_after(httpx.Headers({"Retry-After": "3"})) == 3.0
-    assert _parse_retry_after(httpx.Headers({"Retry-After": " 1.5 "})) == 1.5
+    assert parse_retry_after(httpx.Headers({"Retry-After": "3"})) == 3.0
+    assert parse_retry_after(httpx.Headers({"Retry-After": " 1.5 "})) == 1.5
     now = 1_700_000_000.0  # Tue, 14 Nov 2023 22:13:20 GMT
     date = httpx.Headers({"Retry-After": "Tue, 14 Nov 2023 22:13:30 GMT"})
-    assert _parse_retry_after(date, now=now) == 10.0
+    assert parse_retry_after(date, now=now) == 10.0
     past = httpx.Headers({"Retry-After": "Tue, 14 Nov 2023 22:00:00 GMT"})
-    assert _parse_retry_after(past, now=now) == 0.0
+    assert parse_retry_after(past, now=now) == 0.0
     for junk in ("soon", "-1", "nan", "1e3", ""):
-        assert _parse_retry_after(httpx.Headers({"Retry-After": junk})) is None
-    assert _parse_retry_after(httpx.Headers()) is None
+        assert parse_retry_after(httpx.Headers({"Retry-After": junk})) is None
+    assert parse_retry_after(httpx.Headers()) is None
 
 
 async def test_safe_retries_503_then_succeeds(
@@ -447,7 +447,7 @@ async def test_unseekable_file_is_not_retried(respx_mock: respx.MockRouter) -> N
             return False
 
     route = respx_mock.post(f"{PATH}/import").mock(return_value=httpx.Response(503))
-    multipart: _transport._Multipart = (
+    multipart: _transport.Multipart = (
         {},
         {"bundle": ("b.zip", _Pipe(b"zip"), "application/zip")},
     )
@@ -512,17 +512,17 @@ async def test_closed_transport_raises_and_aclose_is_idempotent() -> None:
 
 def test_repr_shows_base_url_only() -> None:
     """The transport's repr names its base URL and never the token."""
-    transport = _Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0)
-    assert repr(transport) == f"_Transport(base_url={BASE_URL!r})"
+    transport = Transport(token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=0)
+    assert repr(transport) == f"Transport(base_url={BASE_URL!r})"
     assert TOKEN not in str(transport)
 
 
 def test_bad_arguments_are_rejected() -> None:
     """Negative max_retries, or both http_client and transport, are ValueErrors."""
     with pytest.raises(ValueError, match="max_retries"):
-        _Transport(token=None, base_url=BASE_URL, timeout=5, max_retries=-1)
+        Transport(token=None, base_url=BASE_URL, timeout=5, max_retries=-1)
     with pytest.raises(ValueError, match="not both"):
-        _Transport(
+        Transport(
             token=None,
             base_url=BASE_URL,
             timeout=5,
@@ -537,9 +537,9 @@ def test_env_proxy_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.local:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    assert _transport._env_proxy(BASE_URL) == "http://proxy.local:3128"
+    assert _transport.env_proxy(BASE_URL) == "http://proxy.local:3128"
     monkeypatch.setenv("NO_PROXY", "api.losant.test")
-    assert _transport._env_proxy(BASE_URL) is None
+    assert _transport.env_proxy(BASE_URL) is None
 
 
 # --- logging -----------------------------------------------------------------------

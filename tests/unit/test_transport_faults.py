@@ -21,19 +21,19 @@ from losant_async import (
     _transport,
 )
 from losant_async._constants import EXTENSION_MAX_BODY, EXTENSION_STREAM
-from losant_async._transport import _RetryPolicy, _should_retry, _Transport
+from losant_async._transport import RetryPolicy, Transport, should_retry
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 PATH = f"/applications/{APP_ID}"
-SAFE, ENQUEUE, NEVER = _RetryPolicy.SAFE, _RetryPolicy.ENQUEUE, _RetryPolicy.NEVER
+SAFE, ENQUEUE, NEVER = RetryPolicy.SAFE, RetryPolicy.ENQUEUE, RetryPolicy.NEVER
 
 pytestmark = pytest.mark.anyio
 
 
-def make(**kwargs: object) -> _Transport:
+def make(**kwargs: object) -> Transport:
     options: dict[str, object] = {"token": TOKEN, "base_url": BASE_URL, "max_retries": 2}
     options.update(kwargs)
-    return _Transport(**options)  # type: ignore[arg-type]
+    return Transport(**options)  # type: ignore[arg-type]
 
 
 # --- defect 1: every attempt counted, read-type failures never repeat an enqueue ---
@@ -46,7 +46,7 @@ async def test_attempts_are_counted_exactly(
     respx_mock: respx.MockRouter,
     error: type[httpx.TransportError],
     max_retries: int,
-    policy: _RetryPolicy,
+    policy: RetryPolicy,
 ) -> None:
     """A dead connection is sent 1 + max_retries times if SAFE (or a connect error), else once."""
     route = respx_mock.post(f"{PATH}/export").mock(side_effect=error("gone"))
@@ -63,9 +63,9 @@ def test_remote_protocol_error_is_a_read_type_failure() -> None:
     """A connection that died before the answer is repeatable when SAFE, never for ENQUEUE."""
     translated = APIConnectionError("x")
     translated.__cause__ = httpx.RemoteProtocolError("Server disconnected")
-    assert _should_retry(SAFE, translated)
-    assert not _should_retry(ENQUEUE, translated)
-    assert not _should_retry(NEVER, translated)
+    assert should_retry(SAFE, translated)
+    assert not should_retry(ENQUEUE, translated)
+    assert not should_retry(NEVER, translated)
 
 
 # --- defect 2: pool timeouts are typed, named, never retried ---------------------
@@ -73,7 +73,7 @@ def test_remote_protocol_error_is_a_read_type_failure() -> None:
 
 @pytest.mark.parametrize("policy", [SAFE, ENQUEUE])
 async def test_pool_timeout_is_typed_and_never_retried(
-    respx_mock: respx.MockRouter, policy: _RetryPolicy
+    respx_mock: respx.MockRouter, policy: RetryPolicy
 ) -> None:
     """httpx.PoolTimeout becomes PoolTimeoutError naming the limit, after exactly one attempt."""
     route = respx_mock.get(PATH).mock(side_effect=httpx.PoolTimeout("no slot"))
@@ -85,7 +85,7 @@ async def test_pool_timeout_is_typed_and_never_retried(
     assert isinstance(info.value, APITimeoutError)
     assert "limits.max_connections=7" in info.value.message
     assert "2 s" in info.value.message
-    assert not _should_retry(SAFE, info.value)
+    assert not should_retry(SAFE, info.value)
 
 
 async def test_stream_pool_timeout_names_max_streams(respx_mock: respx.MockRouter) -> None:
@@ -104,13 +104,13 @@ async def test_stream_pool_timeout_names_max_streams(respx_mock: respx.MockRoute
 async def test_limits_and_max_streams_reach_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     """AsyncLosant's limits= and max_streams= are handed to the default transport."""
     seen: dict[str, object] = {}
-    real = _transport._default_transport  # type: ignore[attr-defined]
+    real = _transport.default_transport  # type: ignore[attr-defined]
 
     def spy(**kwargs: object) -> httpx.AsyncBaseTransport:
         seen.update(kwargs)
         return real(**kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_transport, "_default_transport", spy)
+    monkeypatch.setattr(_transport, "default_transport", spy)
     limits = httpx.Limits(max_connections=12, keepalive_expiry=2.0)
     async with AsyncLosant(TOKEN, base_url=BASE_URL, limits=limits, max_streams=4):
         pass
@@ -219,7 +219,7 @@ def test_env_proxy_matches_httpx(
     client = httpx.AsyncClient()
     target = client._transport_for_url(httpx.URL(url))
     httpx_proxies = target is not client._transport
-    ours = _transport._env_proxy(url)
+    ours = _transport.env_proxy(url)
     assert (ours is not None) == httpx_proxies, (proxy, no_proxy, url)
     if ours is not None:
         assert ours == "http://proxy.local:3128"

@@ -1,4 +1,8 @@
-"""The async bodies of the ``losant-async`` subcommands (public API only)."""
+"""The async bodies of the ``losant-async`` subcommands (public API only).
+
+Each takes the command's ``Config`` and returns an ``ExitCode``; errors
+propagate to ``_errors.invoke``, which turns them into exit statuses.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import click
 
-from .._cli import Config, ExitCode
+from ._config import Config, ExitCode
 from ._output import (
+    console,
     emit,
+    follow_jobs,
     handle_data,
     jsonable,
     message,
@@ -23,9 +29,7 @@ from ._output import (
 )
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from losant_async import AsyncApplication, JobHandle, JobOutcome
+    from losant_async import AsyncApplication
 
 _SEARCH_COLUMNS = ("type", "id", "name")
 _IMPORT_LOG_COLUMNS = ("id", "status", "import_source_type", "run_queued_at", "run_completed_at")
@@ -82,59 +86,6 @@ def parse_time(text: str | None, *, name: str) -> dt.datetime | int | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-async def follow_jobs(
-    jobs: Sequence[tuple[str, JobHandle]],
-    *,
-    out: Console,
-    poll_interval: float | None = None,
-    deadline: float | None = None,
-) -> list[JobOutcome]:
-    """Follow jobs with one progress bar each; return their outcomes in order.
-
-    Raises ``JobFailedError`` for a job that errored or failed and
-    ``TimeoutError`` when *deadline* (seconds) runs out first.
-    """
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    progress = Progress(
-        TextColumn("{task.description:<14}"),
-        BarColumn(bar_width=30),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[status]:<11}"),
-        TimeElapsedColumn(),
-        console=out,
-    )
-    outcomes: dict[int, JobOutcome] = {}
-
-    async def one(index: int, label: str, handle: JobHandle) -> None:
-        task = progress.add_task(label, total=None, status="queued")
-        async for update in handle.progress(poll_interval=poll_interval):
-            total = update.total or None
-            done = update.completed or 0
-            if update.status == "completed":
-                total = total or 1
-                done = total
-            progress.update(task, total=total, completed=done, status=update.status)
-        outcomes[index] = await handle.wait(poll_interval=poll_interval)
-
-    with progress:
-        try:
-            with anyio.fail_after(deadline):
-                async with anyio.create_task_group() as tg:
-                    for index, (label, handle) in enumerate(jobs):
-                        tg.start_soon(one, index, label, handle)
-        except TimeoutError:
-            ids = ", ".join(handle.job_id for _, handle in jobs)
-            raise TimeoutError(f"the job was not finished after {deadline:g} s ({ids})") from None
-    return [outcomes[index] for index in range(len(jobs))]
-
-
 async def _job_result(
     cfg: Config, result: object, *, wait: bool, deadline: float | None, label: str
 ) -> int:
@@ -148,8 +99,6 @@ async def _job_result(
         emit(handle_data(result), as_json=cfg.as_json, title="Job enqueued")
         message(f"job {result.job_id} enqueued; follow it with --wait")
         return ExitCode.OK
-    from ._output import console
-
     (outcome,) = await follow_jobs([(label, result)], out=console(stderr=True), deadline=deadline)
     emit(outcome_data(outcome), as_json=cfg.as_json, title=f"{label}: {outcome.status}")
     return ExitCode.OK

@@ -1,7 +1,8 @@
-"""The click commands of ``losant-async``.
+"""The click group of ``losant-async`` and its commands: flags and help texts.
 
-Only click is imported here. Each command imports the library (and rich) in
-its body, so ``--help`` and argument errors stay fast.
+Only click is imported here. Each command imports ``_actions`` (and with it
+the library and rich) in its body, so ``--help`` and argument errors stay
+fast; what a command does is in ``_actions`` (``_demo`` for ``demo``).
 """
 
 from __future__ import annotations
@@ -13,20 +14,15 @@ from typing import Any, TypeVar
 
 import click
 
-from .._cli import EXIT_CODES_HELP, Config, ExitCode
+from ._config import CONFIG_HELP, EXIT_CODES_HELP, Config
+
+__all__ = ["cli"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_CONFIG_HELP = """\b
-Configuration: flags first, then the environment:
-  --token         LOSANT_API_TOKEN
-  --base-url      LOSANT_API_URL (default https://api.losant.com)
-  --application   LOSANT_APPLICATION_ID
-"""
-
 
 @click.group(
-    epilog=_CONFIG_HELP + "\n" + EXIT_CODES_HELP,
+    epilog=CONFIG_HELP + "\n" + EXIT_CODES_HELP,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.option(
@@ -399,6 +395,3 @@ def demo(cfg: Config, local: bool, messages: int) -> int:
     from . import _demo
 
     return _run(cfg, _demo.run, local=local or not cfg.token, messages=messages)
-
-
-__all__ = ["ExitCode", "cli"]

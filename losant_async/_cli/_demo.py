@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from .._cli import Config, ExitCode
-from ._actions import follow_jobs, yesterday
-from ._output import cell, console, jsonable, record_table, rows_table
+from ._actions import yesterday
+from ._config import Config, ExitCode
+from ._output import cell, console, follow_jobs, jsonable, record_table, rows_table
 
 if TYPE_CHECKING:
     from rich.console import Console

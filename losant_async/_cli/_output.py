@@ -181,3 +181,57 @@ def message(text: str) -> None:
     """A message for people, on stderr."""
     sys.stderr.write(text + "\n")
     sys.stderr.flush()
+
+
+async def follow_jobs(
+    jobs: Sequence[tuple[str, JobHandle]],
+    *,
+    out: Console,
+    poll_interval: float | None = None,
+    deadline: float | None = None,
+) -> list[JobOutcome]:
+    """Follow jobs with one progress bar each; return their outcomes in order.
+
+    Raises ``JobFailedError`` for a job that errored or failed and
+    ``TimeoutError`` when *deadline* (seconds) runs out first.
+    """
+    import anyio
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    progress = Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(bar_width=30),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[status]:<11}"),
+        TimeElapsedColumn(),
+        console=out,
+    )
+    outcomes: dict[int, JobOutcome] = {}
+
+    async def one(index: int, label: str, handle: JobHandle) -> None:
+        task = progress.add_task(label, total=None, status="queued")
+        async for update in handle.progress(poll_interval=poll_interval):
+            total = update.total or None
+            done = update.completed or 0
+            if update.status == "completed":
+                total = total or 1
+                done = total
+            progress.update(task, total=total, completed=done, status=update.status)
+        outcomes[index] = await handle.wait(poll_interval=poll_interval)
+
+    with progress:
+        try:
+            with anyio.fail_after(deadline):
+                async with anyio.create_task_group() as tg:
+                    for index, (label, handle) in enumerate(jobs):
+                        tg.start_soon(one, index, label, handle)
+        except TimeoutError:
+            ids = ", ".join(handle.job_id for _, handle in jobs)
+            raise TimeoutError(f"the job was not finished after {deadline:g} s ({ids})") from None
+    return [outcomes[index] for index in range(len(jobs))]

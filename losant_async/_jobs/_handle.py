@@ -1,16 +1,18 @@
-"""Following enqueued jobs: ``JobHandle``, ``JobOutcome``, ``JobProgress``.
+"""Following enqueued jobs: ``JobHandle`` and its poll loop.
 
 A 202 answer only carries a ``jobId``. The job itself shows up later as an
 entry of the application's job logs (``GET /applications/{id}/jobLogs``) or,
 for ``import`` and ``applyTemplate``, of its import logs (``GET
 /applications/{id}/importLogs``). This module finds that entry, pins it and
 polls it until it is terminal. How the entry is found is written in the
-README ("How jobs are matched"); the rules live in ``_job_matching.match_entries``.
+README ("How jobs are matched"); the rules live in ``_matching.match_entries``.
 The time window is anchored on the server's clock (the ``Date`` header of
 the 202 answer) when there is one, else on the client's.
 
 Everything runs in the awaiting task: no background task, no thread. Waiting
-is ``anyio.sleep``, so cancelling a wait leaves nothing behind.
+is ``anyio.sleep``, so cancelling a wait leaves nothing behind. The delays
+between polls are ``_retry.JobPollBackoff``; the values handed out are in
+``_values``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import anyio
-import attrs
 
 from .._constants import (
     JOB_DATE_AFTER,
@@ -31,36 +32,29 @@ from .._constants import (
     JOB_LOG_MAX_PAGES,
     JOB_LOG_PAGE_SIZE,
     JOB_MATCH_SKEW,
-    JOB_POLL_INITIAL,
-    JOB_POLL_MAX,
-    JOB_POLL_MULTIPLIER,
 )
-from .._convert import as_utc, structure, structure_list
+from .._convert import as_utc, decode, decode_list
 from .._exceptions import JobAmbiguousError, JobFailedError, RateLimitError
 from .._models import ApplicationImportExecution, ApplicationJobLog, ApplicationJobLogs
 from .._params import to_ms
-from .._transport import RetryPolicy
+from .._retry import JobPollBackoff, RetryPolicy
 from ._matching import (
     IMPORT_LOG_ACTIONS,
     JOB_LOG_ACTIONS,
-    QUEUED,
     Entry,
-    JobError,
-    frozen_mapping,
     import_log_entry,
     job_log_entry,
     job_log_query,
     match_entries,
     utc,
 )
+from ._values import FAILED_STATUSES, QUEUED, JobOutcome, JobProgress
 
 if TYPE_CHECKING:
     from .._transport import Transport
 
-__all__ = ["JobHandle", "JobOutcome", "JobProgress"]
+__all__ = ["JobHandle", "server_date"]
 
-_TERMINAL_STATUSES: Final = frozenset({"completed", "errored", "failed"})
-_FAILED_STATUSES: Final = frozenset({"errored", "failed"})
 _SKEW: Final = timedelta(seconds=JOB_MATCH_SKEW)
 _DATE_BEFORE: Final = timedelta(seconds=JOB_DATE_BEFORE)
 _DATE_AFTER: Final = timedelta(seconds=JOB_DATE_AFTER)
@@ -83,59 +77,6 @@ def server_date(headers: Mapping[str, str]) -> datetime | None:
     return when.astimezone(UTC) if when.tzinfo is not None else None
 
 
-@attrs.frozen
-class JobProgress:
-    """One observation of a job: its status and, where the log has them, counts.
-
-    ``completed`` and ``total`` come from the job log's ``progress``; import
-    logs carry none, so they stay ``None`` there. Before the job's log entry
-    appears the status is ``"queued"``.
-    """
-
-    status: str
-    completed: float | None = None
-    total: float | None = None
-
-    @property
-    def is_terminal(self) -> bool:
-        """Whether the job has finished (``completed``, ``errored`` or ``failed``)."""
-        return self.status in _TERMINAL_STATUSES
-
-    @property
-    def fraction(self) -> float | None:
-        """``completed / total`` in ``[0, 1]``, or ``None`` without both counts."""
-        if self.completed is None or not self.total:
-            return None
-        return max(0.0, min(1.0, self.completed / self.total))
-
-
-@attrs.frozen
-class JobOutcome:
-    """How a job ended.
-
-    Attributes:
-        status: ``"completed"``, ``"errored"`` or ``"failed"``.
-        started_at: ``runStartedAt`` of the log entry, if any.
-        completed_at: ``runCompletedAt`` of the log entry, if any.
-        output: The job log's ``output`` (e.g. ``downloadUrls``), or for an
-            import the import log's result fields (``importExecutionId``,
-            ``importedFileUrl``, ``dryRunResults``, ``validationErrors``, ...),
-            in the API's camelCase names. Read-only; empty when there is none.
-        error: The log entry's ``error`` object (``name``, ``message``), or
-            ``None``.
-        log_id: The id of the log entry that was followed.
-    """
-
-    status: str
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    output: Mapping[str, object] = attrs.field(
-        factory=dict, converter=frozen_mapping, repr=lambda m: repr(dict(m))
-    )
-    error: JobError | None = None
-    log_id: str | None = None
-
-
 def _progress(entry: Entry) -> JobProgress:
     return JobProgress(entry.status, entry.completed, entry.total)
 
@@ -144,27 +85,6 @@ def _outcome(entry: Entry) -> JobOutcome:
     return JobOutcome(
         entry.status, entry.started_at, entry.completed_at, entry.output, entry.error, entry.log_id
     )
-
-
-class _Backoff:
-    """Poll delays: a fixed interval, or JOB_POLL_INITIAL growing to JOB_POLL_MAX.
-
-    The growing delay starts over whenever the job moves, so a progress bar
-    stays lively while a job that sits still costs few requests.
-    """
-
-    def __init__(self, fixed: float | None) -> None:
-        self._fixed = fixed
-        self._delay = JOB_POLL_INITIAL
-
-    def next(self, *, changed: bool) -> float:
-        if self._fixed is not None:
-            return self._fixed
-        if changed:
-            self._delay = JOB_POLL_INITIAL
-        else:
-            self._delay = min(self._delay * JOB_POLL_MULTIPLIER, JOB_POLL_MAX)
-        return self._delay
 
 
 class JobHandle:
@@ -306,7 +226,7 @@ class JobHandle:
                 outcome = await self._wait(deadline, timeout, poll_interval)
         if outcome is None:
             raise self._timeout_error(timeout)
-        if outcome.status in _FAILED_STATUSES:
+        if outcome.status in FAILED_STATUSES:
             raise JobFailedError(outcome)
         return outcome
 
@@ -363,7 +283,9 @@ class JobHandle:
         A 429 that the transport's own retries did not get past is waited
         out here (``Retry-After``, at least the current delay).
         """
-        backoff = _Backoff(poll_interval if poll_interval is not None else self._poll_interval)
+        backoff = JobPollBackoff(
+            poll_interval if poll_interval is not None else self._poll_interval
+        )
         previous: JobProgress | None = None
         delay: float | None = None
         while True:
@@ -444,12 +366,7 @@ class JobHandle:
             return next((e for e in entries if e.log_id == log_id or log_id in e.ids), None)
         path = f"/applications/{self.application_id}/jobLogs/{log_id}"
         response = await self._transport.request("GET", path, retry=RetryPolicy.SAFE)
-        log = structure(
-            response.json(),
-            ApplicationJobLog,
-            status_code=response.status_code,
-            body=response.content,
-        )
+        log = decode(response, ApplicationJobLog)
         return job_log_entry(log)
 
     async def _fetch_recent(self) -> list[Entry]:
@@ -466,12 +383,7 @@ class JobHandle:
             retry=RetryPolicy.SAFE,
             params=[("limit", str(JOB_LOG_PAGE_SIZE)), ("since", to_ms(since))],
         )
-        logs = structure_list(
-            response.json(),
-            ApplicationImportExecution,
-            status_code=response.status_code,
-            body=response.content,
-        )
+        logs = decode_list(response, ApplicationImportExecution)
         return [e for e in map(import_log_entry, logs) if e is not None]
 
     async def _fetch_job_logs(self) -> list[Entry]:
@@ -496,12 +408,7 @@ class JobHandle:
                 retry=RetryPolicy.SAFE,
                 params=params,
             )
-            result = structure(
-                response.json(),
-                ApplicationJobLogs,
-                status_code=response.status_code,
-                body=response.content,
-            )
+            result = decode(response, ApplicationJobLogs)
             logs = result.items or []
             entries.extend(e for e in map(job_log_entry, logs) if e is not None)
             oldest = utc(logs[-1].run_queued_at) if logs else None

@@ -2,13 +2,13 @@
 
 This module owns the log-entry side of job tracking: which actions' jobs land
 in the job logs (and under which Losant job name) and which in the import
-logs, ``JobError``, ``Entry`` (a log entry of either kind reduced to what
-matching and outcomes need), building it from ``ApplicationJobLog`` /
-``ApplicationImportExecution``, the server-side filter of the job logs, and
-the matching rules themselves in ``match_entries`` (written up in the README, "How
-jobs are matched"). It reads no logs and holds no state; ``_jobs.JobHandle``
-fetches the entries, calls ``match_entries`` and turns the entry it follows into
-progress and outcomes.
+logs, ``Entry`` (a log entry of either kind reduced to what matching and
+outcomes need), building it from ``ApplicationJobLog`` /
+``ApplicationImportExecution``, the server-side filter of the job logs
+(``job_log_query``), and the matching rules themselves in ``match_entries``
+(written up in the README, "How jobs are matched"). It reads no logs and
+holds no state; ``_handle.JobHandle`` fetches the entries, calls
+``match_entries`` and turns the entry it follows into progress and outcomes.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ import attrs
 
 from .._convert import as_utc, unstructure
 from .._models import ApplicationImportExecution, ApplicationJobLog
-
-__all__ = ["JobError"]
+from ._values import QUEUED, JobError, frozen_mapping
 
 # THE table of job names: a job log entry's `name` is Losant's name of the
 # job, not the action (API.md "Job kinds"). Losant's own examples show
@@ -54,7 +53,6 @@ IMPORT_LOG_ACTIONS: Final = frozenset({"import", "applyTemplate"})
 # schemas/applicationJobLog.json enum): never the job of an API request.
 _SYSTEM: Final = "system"
 
-QUEUED: Final = "queued"
 _MS: Final = timedelta(milliseconds=1)
 
 # The import log fields that describe a finished import (the rest are its
@@ -68,28 +66,6 @@ _IMPORT_OUTPUT_FIELDS: Final = (
     "dryRunResults",
     "validationErrors",
 )
-
-
-def frozen_mapping(value: Mapping[str, object] | None) -> Mapping[str, object]:
-    return MappingProxyType(dict(value or {}))
-
-
-@attrs.frozen
-class JobError:
-    """The error a failed job's log entry carries (its ``error`` object).
-
-    Attributes:
-        name: The error's name as the server gives it, or ``None``.
-        message: The error's message, or ``None``.
-    """
-
-    name: str | None = None
-    message: str | None = None
-
-    def __str__(self) -> str:
-        if self.name and self.message:
-            return f"{self.name}: {self.message}"
-        return self.message or self.name or ""
 
 
 @attrs.frozen

@@ -20,8 +20,10 @@ import pytest
 
 from losant_async import AsyncApplication
 from losant_async._exceptions import JobAmbiguousError, JobFailedError
-from losant_async._jobs._handle import JobHandle, JobProgress, server_date
-from losant_async._transport import RetryPolicy, Transport
+from losant_async._jobs._handle import JobHandle, server_date
+from losant_async._jobs._values import JobProgress
+from losant_async._retry import RetryPolicy
+from losant_async._transport import Transport
 from losant_async.testing import LocalLosant
 
 pytestmark = pytest.mark.anyio

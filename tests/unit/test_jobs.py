@@ -26,7 +26,8 @@ from losant_async._constants import (
 )
 from losant_async._exceptions import JobAmbiguousError, JobFailedError
 from losant_async._jobs import _matching as _job_matching
-from losant_async._jobs._handle import JobError, JobHandle, JobOutcome, JobProgress, server_date
+from losant_async._jobs._handle import JobHandle, server_date
+from losant_async._jobs._values import JobError, JobOutcome, JobProgress
 from losant_async._transport import Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 

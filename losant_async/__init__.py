@@ -1,14 +1,19 @@
 """losant_async: an async, typed client for the Losant Application API.
 
-Names load on first use (PEP 562) so that ``import losant_async`` and the
-command line's ``--help`` stay fast: httpx, attrs and cattrs are imported only
-when a name that needs them is touched.
+The public names are listed once, in the ``TYPE_CHECKING`` imports below:
+``_lazy`` reads them to load each name on first use (PEP 562), for ``dir()``,
+and to set each class's ``__module__`` to ``losant_async``. ``__all__`` repeats
+them because ``mypy --strict`` reads re-exports only from a literal
+``__all__`` (or ``X as X`` imports); a test keeps the two equal. Loading on
+first use keeps ``import losant_async`` and the command line's ``--help``
+fast: httpx, attrs and cattrs are imported only when a name needs them.
 """
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
+
+from . import _lazy
 
 if _typing.TYPE_CHECKING:
     from ._application import AsyncApplication
@@ -171,53 +176,4 @@ __all__ = [
 ]
 
 
-# Where each public name lives; every other name in __all__ is a model.
-_HOMES: dict[str, str] = {
-    "AsyncApplication": "._application",
-    "AsyncLosant": "._client",
-    "JobError": "._jobs",
-    "JobHandle": "._jobs",
-    "JobOutcome": "._jobs",
-    "JobProgress": "._jobs",
-    "MqttStream": "._streams",
-    "MqttStreamGroup": "._streams",
-    "StreamGap": "._streams",
-    **dict.fromkeys(
-        (
-            "APIConnectionError",
-            "APIError",
-            "APIResponseValidationError",
-            "APIStatusError",
-            "APITimeoutError",
-            "AuthenticationError",
-            "BadRequestError",
-            "ClientClosedError",
-            "ConflictError",
-            "InternalServerError",
-            "JobAmbiguousError",
-            "JobFailedError",
-            "LosantError",
-            "NotFoundError",
-            "PermissionDeniedError",
-            "PoolTimeoutError",
-            "RateLimitError",
-            "ResponseTooLargeError",
-            "TooLargeError",
-            "UnprocessableEntityError",
-        ),
-        "._exceptions",
-    ),
-}
-
-
-def __getattr__(name: str) -> object:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    home = _HOMES.get(name, "._models")
-    value = getattr(_importlib.import_module(home, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+_lazy.install(__name__)

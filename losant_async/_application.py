@@ -1,8 +1,10 @@
 """``AsyncApplication``: the 22 actions of the Losant Application resource.
 
-Each method shapes its arguments (``_params``), sends one request through the
-transport and decodes the answer into its model (``_convert``). A ``202
-Accepted`` answer becomes a ``JobHandle``.
+Each method is params → transport → decode: it checks and shapes its
+arguments (``_params``), sends one request through the transport and decodes
+the answer into its model (``_convert.decode``). A ``202 Accepted`` answer
+becomes a ``JobHandle``; the two stream methods hand back an unopened
+``MqttStream`` / ``MqttStreamGroup``.
 """
 
 from __future__ import annotations
@@ -17,25 +19,7 @@ import anyio
 import httpx
 
 from . import _params
-from ._application_args import (
-    Bundle,
-    Time,
-    body_argument,
-    check_bool,
-    check_job,
-    check_job_id,
-    check_limit,
-    check_publish_topic,
-    check_resolution,
-    check_str,
-    check_stream_options,
-    check_topic_filter,
-    check_topics,
-    csv_param,
-    encode_message,
-    ms_param,
-    not_accepted,
-)
+from ._auth import TokenSource
 from ._constants import (
     ACCEPT_VERSION,
     DEFAULT_KEEP_ALIVE_INTERVAL,
@@ -46,9 +30,10 @@ from ._constants import (
     STREAM_BACKOFF_INITIAL,
     STREAM_BACKOFF_MAX,
 )
-from ._convert import structure, structure_list
-from ._exceptions import ClientClosedError
+from ._convert import decode, decode_list
+from ._exceptions import APIResponseValidationError
 from ._jobs._handle import JobHandle, server_date
+from ._lifecycle import Lifecycle
 from ._models import (
     Application,
     ApplicationApplyTemplatePatch,
@@ -66,22 +51,43 @@ from ._models import (
     ApplicationSearchResultItem,
     DeviceCounts,
     ImportIntoApplicationOptions,
+    JobEnqueuedResult,
     MqttMessage,
     NotebookMinuteCounts,
     PayloadCountsBreakdown,
     PayloadStats,
     Success,
 )
-from ._options import make_transport
+from ._options import make_transport, resolve_settings
+from ._params import (
+    Bundle,
+    Time,
+    body_argument,
+    check_bool,
+    check_job,
+    check_limit,
+    check_publish_topic,
+    check_resolution,
+    check_str,
+    check_topic_filter,
+    check_topics,
+    csv_param,
+    encode_message,
+    ms_param,
+)
+from ._retry import RetryPolicy
 from ._streams import MqttStream, MqttStreamGroup
-from ._transport import NO_BODY, RetryPolicy, TokenSource, Transport
+from ._streams._values import StreamOptions
+from ._transport import Transport
+from ._wire import NO_BODY
 
 if TYPE_CHECKING:
-    from ._transport import Multipart, Response
+    from ._multipart import Multipart
+    from ._response import Response
 
 __all__ = ["AsyncApplication"]
 
-_T = TypeVar("_T")
+T = TypeVar("T")
 
 _SAFE: Final = RetryPolicy.SAFE
 # Enqueuing a job or publishing a message twice is not harmless: these are
@@ -95,7 +101,9 @@ class AsyncApplication:
     Standalone (``AsyncApplication(id, token=...)``) it owns its transport and
     is closed by ``aclose()`` or ``async with``; handed out by
     ``AsyncLosant.application(id)`` it shares the client's transport and
-    leaves closing it to the client.
+    leaves closing it to the client. As with the client, ``async with``
+    enters once (a second entry raises ``RuntimeError``), and a closed façade
+    (or one whose client is closed) raises ``ClientClosedError``.
 
     Bodies are given as their model, as snake_case keyword arguments, or as a
     mapping in the API's camelCase (positionally or as ``body=``); mixing them
@@ -105,13 +113,13 @@ class AsyncApplication:
     mapping.
     """
 
-    __slots__ = ("_closed", "_id", "_owns_transport", "_path", "_transport")
+    __slots__ = ("_id", "_lifecycle", "_owns_transport", "_path", "_transport")
 
     _id: str
     _path: str
     _transport: Transport
     _owns_transport: bool
-    _closed: bool
+    _lifecycle: Lifecycle
 
     def __init__(
         self,
@@ -132,17 +140,19 @@ class AsyncApplication:
         app_id = _params.check_application_id(application_id)
         # The same keywords as AsyncLosant, checked the same way (API.md).
         transport = make_transport(
-            token,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            http_client=http_client,
-            accept_version=accept_version,
-            losant_domain=losant_domain,
-            limits=limits,
-            max_streams=max_streams,
-            max_response_bytes=max_response_bytes,
-            response_deadline=response_deadline,
+            resolve_settings(
+                token,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                http_client=http_client,
+                accept_version=accept_version,
+                losant_domain=losant_domain,
+                limits=limits,
+                max_streams=max_streams,
+                max_response_bytes=max_response_bytes,
+                response_deadline=response_deadline,
+            )
         )
         self._setup(transport, app_id, owns_transport=True)
 
@@ -159,7 +169,7 @@ class AsyncApplication:
         self._path = f"/applications/{app_id}"
         self._transport = transport
         self._owns_transport = owns_transport
-        self._closed = False
+        self._lifecycle = Lifecycle("AsyncApplication")
 
     @property
     def application_id(self) -> str:
@@ -169,14 +179,15 @@ class AsyncApplication:
     @property
     def is_closed(self) -> bool:
         """Whether this façade (or the client it came from) has been closed."""
-        return self._closed or self._transport.is_closed
+        return self._lifecycle.is_closed or self._transport.is_closed
 
     def __repr__(self) -> str:
         return f"AsyncApplication({self._id!r}, base_url={self._transport.base_url!r})"
 
     async def __aenter__(self) -> AsyncApplication:
-        if self.is_closed:
-            raise ClientClosedError("this application has been closed")
+        """Open once (``Lifecycle``): a closed façade, or one whose client is closed, raises."""
+        self._sync_with_transport()
+        self._lifecycle.enter()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -184,17 +195,21 @@ class AsyncApplication:
 
     async def aclose(self) -> None:
         """Close the connections, if this façade owns them. Idempotent."""
-        self._closed = True
-        if self._owns_transport:
+        if self._lifecycle.close() and self._owns_transport:
             # Release the pool even when the caller is being cancelled.
             with anyio.CancelScope(shield=True):
                 await self._transport.aclose()
 
     # -- plumbing ---------------------------------------------------------------
 
+    def _sync_with_transport(self) -> None:
+        # A façade handed out by a client is closed with it.
+        if self._transport.is_closed:
+            self._lifecycle.close()
+
     def _check_open(self) -> None:
-        if self.is_closed:
-            raise ClientClosedError("this application (or its client) has been closed")
+        self._sync_with_transport()
+        self._lifecycle.check_open()
 
     async def _request(
         self,
@@ -220,14 +235,14 @@ class AsyncApplication:
         self,
         method: str,
         path: str,
-        cls: type[_T],
+        cls: type[T],
         *,
         retry: RetryPolicy,
         params: Sequence[tuple[str, str]] = (),
         body: object = None,
-    ) -> _T:
+    ) -> T:
         response = await self._request(method, path, retry=retry, params=params, body=body)
-        return self._decode(response, cls)
+        return decode(response, cls)
 
     def _handle(self, response: Response, action: str, enqueued_at: datetime) -> JobHandle:
         """The ``JobHandle`` of a ``202`` answer."""
@@ -235,7 +250,7 @@ class AsyncApplication:
             self._transport,
             application_id=self._id,
             action=action,
-            job_id=check_job_id(response),
+            job_id=_job_id(response),
             enqueued_at=enqueued_at,
             # The window is anchored on the server's clock (API.md "Job kinds").
             server_time=server_date(response.headers),
@@ -261,18 +276,6 @@ class AsyncApplication:
         if response.status_code == 202:
             return response, self._handle(response, action, enqueued_at)
         return response, None
-
-    @staticmethod
-    def _decode(response: Response, cls: type[_T]) -> _T:
-        return structure(
-            response.json(), cls, status_code=response.status_code, body=response.content
-        )
-
-    @staticmethod
-    def _decode_list(response: Response, cls: type[_T]) -> list[_T]:
-        return structure_list(
-            response.json(), cls, status_code=response.status_code, body=response.content
-        )
 
     def job(
         self,
@@ -404,7 +407,7 @@ class AsyncApplication:
         response = await self._request(
             "GET", "/search", retry=_SAFE, params=_params.query(filter=filter)
         )
-        return self._decode_list(response, ApplicationSearchResultItem)
+        return decode_list(response, ApplicationSearchResultItem)
 
     # -- counts -----------------------------------------------------------------
 
@@ -492,7 +495,7 @@ class AsyncApplication:
         """
         query = _params.query(limit=check_limit(limit), since=ms_param(since, "since"))
         response = await self._request("GET", "/importLogs", retry=_SAFE, params=query)
-        return self._decode_list(response, ApplicationImportExecution)
+        return decode_list(response, ApplicationImportExecution)
 
     # -- jobs -------------------------------------------------------------------
 
@@ -515,7 +518,7 @@ class AsyncApplication:
         response, handle = await self._enqueue(
             "PATCH", "/applyTemplate", "applyTemplate", body=payload
         )
-        return handle if handle is not None else self._decode(response, Application)
+        return handle if handle is not None else decode(response, Application)
 
     async def clone(
         self,
@@ -537,8 +540,8 @@ class AsyncApplication:
         if handle is not None:
             return handle
         if response.status_code == 201:
-            return self._decode(response, ApplicationCreationByTemplateResult)
-        return self._decode(response, ApplicationCloneDryRunResult)
+            return decode(response, ApplicationCreationByTemplateResult)
+        return decode(response, ApplicationCloneDryRunResult)
 
     async def export(
         self,
@@ -557,7 +560,7 @@ class AsyncApplication:
         response, handle = await self._enqueue("POST", "/export", "export", body=payload)
         if handle is not None:
             return handle
-        return self._decode(response, ApplicationExportResult)
+        return decode(response, ApplicationExportResult)
 
     async def import_(
         self,
@@ -580,13 +583,13 @@ class AsyncApplication:
         multipart = _params.import_multipart(bundle, email, options)
         with contextlib.ExitStack() as stack:
             if isinstance(bundle, str | os.PathLike):
-                # A path is opened lazily by _params at the first read; it is ours
+                # A path is opened lazily (_multipart.LazyFile) at the first read; it is ours
                 # to close, even when the request is cancelled mid-upload.
                 for _name, content, _type in multipart[1].values():
                     if not isinstance(content, bytes):
                         stack.callback(content.close)
             response, handle = await self._enqueue("POST", "/import", "import", multipart=multipart)
-        return handle if handle is not None else self._decode(response, Application)
+        return handle if handle is not None else decode(response, Application)
 
     async def archive_data(self, date: Time) -> JobHandle:
         """Archive one day of device data.
@@ -625,7 +628,7 @@ class AsyncApplication:
     ) -> JobHandle:
         response, handle = await self._enqueue("GET", path, action, params=query)
         if handle is None:
-            raise not_accepted(action, response)
+            raise _not_accepted(action, response)
         return handle
 
     # -- MQTT -------------------------------------------------------------------
@@ -671,7 +674,7 @@ class AsyncApplication:
         the stream's ``gaps``.
         """
         check_topic_filter("topic", topic)
-        check_stream_options(
+        options = StreamOptions(
             keep_alive_interval=keep_alive_interval,
             reconnect=reconnect,
             max_reconnects=max_reconnects,
@@ -680,14 +683,7 @@ class AsyncApplication:
         )
         self._check_open()
         return MqttStream(
-            self._transport,
-            self._path + "/mqttSubscriptionStream",
-            topic=topic,
-            keep_alive_interval=keep_alive_interval,
-            reconnect=reconnect,
-            max_reconnects=max_reconnects,
-            backoff_initial=backoff_initial,
-            backoff_max=backoff_max,
+            self._transport, self._path + "/mqttSubscriptionStream", topic=topic, options=options
         )
 
     def mqtt_subscription_streams(
@@ -709,16 +705,36 @@ class AsyncApplication:
         group: ...``.
         """
         check_topics(topics)
-        return MqttStreamGroup(
-            [
-                self.mqtt_subscription_stream(
-                    topic,
-                    keep_alive_interval=keep_alive_interval,
-                    reconnect=reconnect,
-                    max_reconnects=max_reconnects,
-                    backoff_initial=backoff_initial,
-                    backoff_max=backoff_max,
-                )
-                for topic in topics
-            ]
+        options = StreamOptions(
+            keep_alive_interval=keep_alive_interval,
+            reconnect=reconnect,
+            max_reconnects=max_reconnects,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
         )
+        self._check_open()
+        path = self._path + "/mqttSubscriptionStream"
+        return MqttStreamGroup(
+            [MqttStream(self._transport, path, topic=topic, options=options) for topic in topics]
+        )
+
+
+def _job_id(response: Response) -> str:
+    """The ``jobId`` of a ``202`` answer."""
+    result = decode(response, JobEnqueuedResult)
+    if not result.job_id:
+        raise APIResponseValidationError(
+            "202 Accepted without a jobId",
+            status_code=response.status_code,
+            body_snippet=response.snippet(),
+        )
+    return result.job_id
+
+
+def _not_accepted(action: str, response: Response) -> APIResponseValidationError:
+    """The error for an action that always enqueues but was not answered ``202``."""
+    return APIResponseValidationError(
+        f"{action} answered {response.status_code}, not 202 Accepted",
+        status_code=response.status_code,
+        body_snippet=response.snippet(),
+    )

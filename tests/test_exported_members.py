@@ -9,7 +9,7 @@ import types
 from pathlib import Path
 
 import losant_async
-from losant_async import _exceptions, _jobs, _models, _streams
+from losant_async import _exceptions, _jobs, _lazy, _models, _streams
 
 PACKAGE = Path(losant_async.__file__).parent
 
@@ -60,6 +60,39 @@ def test_contract_names_are_exported() -> None:
     assert not missing, f"not exported: {sorted(missing)}"
     for name in losant_async.__all__:
         assert getattr(losant_async, name).__name__ == name
+
+
+def test_all_equals_the_type_checking_names() -> None:
+    """`__all__` lists exactly the names of the `TYPE_CHECKING` block that drives lazy loading."""
+    block = _lazy.lazy_names(str(PACKAGE / "__init__.py"))
+    assert set(losant_async.__all__) == set(block)
+    assert all(name == attr for name, (_home, attr) in block.items())
+
+
+def test_public_classes_show_the_public_path() -> None:
+    """Every exported class has `__module__` "losant_async", so reprs and tracebacks show it."""
+    for name in losant_async.__all__:
+        assert getattr(losant_async, name).__module__ == "losant_async", name
+    assert repr(losant_async.NotFoundError) == "<class 'losant_async.NotFoundError'>"
+
+
+def test_a_loaded_home_publishes_every_name_in_it() -> None:
+    """Touching one name gives its siblings the public path before they are looked up."""
+    code = (
+        "import losant_async, sys; losant_async.AsyncLosant; "
+        "from losant_async._exceptions import NotFoundError; "
+        "sys.exit(NotFoundError.__module__ != 'losant_async')"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_import_does_not_load_heavy_dependencies() -> None:
+    """`import losant_async` loads neither httpx, attrs nor cattrs (nor ast for the name list)."""
+    code = (
+        "import sys; import losant_async; "
+        "sys.exit(any(m in sys.modules for m in ('httpx', 'attrs', 'attr', 'cattrs', 'ast')))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
 def test_exported_classes_have_docstrings() -> None:

@@ -15,12 +15,11 @@ from typing import Any
 
 __all__: list[str] = []
 
-# Response decoding constructs input models too (an Application carries
-# ApplicationGlobal items, the SSE stream MqttMessage). The server's data is
-# never checked against our copy of its rules, so that a value it adds later
-# (an enum member, a longer name) still decodes: _convert sets this while it
-# decodes. A ContextVar is per thread and per task, so a model built
-# concurrently elsewhere is still validated.
+# True while models are built from the server's data: the validators below
+# then pass everything, so that a value the server adds later (an enum
+# member, a longer name) still decodes. Set only through
+# ``_convert.decoding()``; a ContextVar, so a model built concurrently in
+# another task or thread is still validated.
 DECODING: ContextVar[bool] = ContextVar("losant_async_decoding", default=False)
 
 EMPTY: Mapping[str, object] = MappingProxyType({})

@@ -838,6 +838,16 @@ async def test_bad_stream_arguments_raise_at_once(
 # -- lifecycle, handles, reprs --------------------------------------------------------
 
 
+async def test_facade_is_entered_once_like_the_client(idle_mock: respx.MockRouter) -> None:
+    """A second `async with` on an open façade raises RuntimeError, as on AsyncLosant."""
+    async with AsyncApplication(APP_ID, token=TOKEN, base_url=BASE_URL) as app:
+        with pytest.raises(RuntimeError, match="already open"):
+            async with app:
+                pass
+        assert not app.is_closed
+    assert app.is_closed
+
+
 async def test_closed_application_raises_without_request(idle_mock: respx.MockRouter) -> None:
     """A closed standalone façade raises ClientClosedError and sends nothing."""
     app = AsyncApplication(APP_ID, token=TOKEN, base_url=BASE_URL)

@@ -20,12 +20,14 @@ from hypothesis import strategies as st
 
 from losant_async import _models
 from losant_async._constants import URL_CACHE_SIZE as _URL_CACHE_SIZE
-from losant_async._convert import _checked_model_hook, converter, structure
+from losant_async._convert import converter, structure
+from losant_async._convert._hooks import checked_model_hook
 from losant_async._exceptions import APIResponseValidationError
 from losant_async._models import Application, ApplicationGlobal, MqttMessage
 from losant_async._models._base import DECODING
 from losant_async._streams._decoder import SSEDecoder, to_message
-from losant_async._transport import NO_BODY, Transport
+from losant_async._transport import Transport
+from losant_async._wire import NO_BODY
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 from tests.unit._model_examples import APPLICATION, EXAMPLES
 
@@ -89,7 +91,7 @@ def test_url_cache_is_bounded() -> None:
 @pytest.mark.anyio
 async def test_params_reach_the_server_per_call(respx_mock: Any) -> None:
     """Two calls that differ only in params send their own query each (no stale cached URL)."""
-    from losant_async._transport import RetryPolicy
+    from losant_async._retry import RetryPolicy
 
     route = respx_mock.get(f"/applications/{APP_ID}").respond(200, json={})
     async with Transport(token=TOKEN, base_url=BASE_URL) as t:
@@ -107,7 +109,7 @@ async def test_params_reach_the_server_per_call(respx_mock: Any) -> None:
 def _checked(data: Any, cls: type) -> Any:
     token = DECODING.set(True)
     try:
-        return _checked_model_hook(cls)(data, cls)
+        return checked_model_hook(cls)(data, cls)
     finally:
         DECODING.reset(token)
 

@@ -1,42 +1,32 @@
-"""The one cattrs converter: wire (camelCase) JSON <-> the attrs models.
+"""The converter and its hooks: strict primitives, generic types, generated model decoders.
 
-- Attribute names map to camelCase keys; the few that do not follow the rule
-  (``blobUrlTTL``, ``_type``) come from the generated ``_models._wire.RENAMES``.
-- Keys a model does not know are kept, read-only, in its ``extra`` (wire
-  names), and sent back when the model is unstructured.
-- ``date-time`` strings become aware ``datetime``s (a naive one is taken as
-  UTC) and go out as ISO-8601 with ``Z``.
-- Fields left at ``None`` are not sent.
-- Decoding a response never runs the input models' validators (a value the
-  server adds later must still decode), and any mismatch between a response
-  and its model raises ``APIResponseValidationError`` with cattrs' paths.
-
-The hooks are generated per class with ``make_dict_structure_fn`` /
-``make_dict_unstructure_fn`` and ``override(rename=...)`` (the camelCase
-recipe of cattrs' ``docs/usage.md``), the primitives are strict and cheap.
+``converter`` is built once, here; its model hooks are generated on a class's
+first use. Each model gets two decoders: the checked one (cattrs'
+``make_dict_structure_fn`` and the model's ``__init__``, which collects every
+error with its path) and a straight-line one generated from source, used
+while decoding (``_models._base.DECODING``), which falls back to the checked
+one on anything unexpected. The generated source is registered in
+``linecache`` (as cattrs does), so a traceback through it shows code.
 """
 
 from __future__ import annotations
 
-import json
+import linecache
 import types
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar, Union, get_args, get_origin
+from typing import Any, Final, Union, get_args, get_origin
 
 import attrs
 import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
-from cattrs.v import transform_error
 
-from ._exceptions import APIResponseValidationError, snippet
-from ._models._base import DECODING, EMPTY
-from ._models._wire import RENAMES
+from .._models._base import DECODING, EMPTY
+from .._models._wire import RENAMES
 
-__all__ = ["converter", "structure", "structure_list", "unstructure"]
+__all__ = ["as_utc", "camel", "checked_model_hook", "converter", "wire_names"]
 
-T = TypeVar("T")
 _Hook = Callable[[Any, Any], Any]
 
 
@@ -257,7 +247,7 @@ def _mapping_hook(tp: Any) -> _Hook:
 # -- models -------------------------------------------------------------------------
 
 
-def _checked_model_hook(cls: type) -> _Hook:
+def checked_model_hook(cls: type) -> _Hook:
     """The reference decoder: cattrs' generated function and the model's ``__init__``.
 
     It runs the validators (unless decoding) and collects every error with
@@ -368,7 +358,7 @@ def _fast_model_source(cls: type, env: dict[str, Any]) -> str | None:
 def _model_structure_hook(cls: type) -> _Hook:
     """A decoder generated for ``cls``: straight-line code, one call per field at most.
 
-    While a response is decoded (``DECODING``), the instance is built with
+    While a response is decoded (``decoding()``), the instance is built with
     its slots set directly, as attrs' ``__init__`` does minus the validators
     that decoding skips anyway. Anything unexpected (a wrong type, a missing
     required key) re-runs the checked decoder, which raises with every path.
@@ -378,7 +368,7 @@ def _model_structure_hook(cls: type) -> _Hook:
     _BUILDING.add(cls)
     try:
         attrs.resolve_types(cls)
-        checked = _checked_model_hook(cls)
+        checked = checked_model_hook(cls)
         env: dict[str, Any] = {
             "Mapping": Mapping,
             "decoding": DECODING.get,
@@ -393,9 +383,26 @@ def _model_structure_hook(cls: type) -> _Hook:
         _BUILDING.discard(cls)
     if source is None:
         return checked
-    exec(compile(source, f"<losant_async decode {cls.__qualname__}>", "exec"), env)
-    decode: _Hook = env["decode"]
-    return decode
+    exec(compile(source, _cached_source(cls, source), "exec"), env)
+    generated: _Hook = env["decode"]
+    return generated
+
+
+def _cached_source(cls: type, source: str) -> str:
+    """A unique file name for a generated decoder, its source put in ``linecache``.
+
+    A traceback through the decoder then shows its lines (cattrs'
+    ``generate_unique_filename`` does the same for its own functions).
+    """
+    lines = source.splitlines(keepends=True)
+    count = 0
+    while True:
+        suffix = f"-{count}" if count else ""
+        filename = f"<losant_async generated decode {cls.__qualname__}{suffix}>"
+        entry = (len(source), None, lines, filename)
+        if linecache.cache.setdefault(filename, entry) == entry:  # ours, or the same source
+            return filename
+        count += 1
 
 
 def _model_unstructure_hook(cls: type) -> Callable[[Any], dict[str, Any]]:
@@ -432,64 +439,3 @@ def _make_converter() -> cattrs.Converter:
 
 converter: cattrs.Converter = _make_converter()
 """The converter of every model (hooks are generated on first use of a class)."""
-
-
-# -- the module's API ---------------------------------------------------------------
-
-
-def _response_error(
-    exc: Exception, name: str, status_code: int, body: bytes | str | None, data: object
-) -> APIResponseValidationError:
-    if body is None:
-        try:
-            body = json.dumps(data, default=str)
-        except (TypeError, ValueError):
-            body = repr(data)
-    return APIResponseValidationError(
-        f"Response body does not match {name}",
-        status_code=status_code,
-        body_snippet=snippet(body),
-        errors=transform_error(exc),
-    )
-
-
-def structure(
-    data: object, cls: type[T], *, status_code: int = 200, body: bytes | str | None = None
-) -> T:
-    """Decode a response's JSON into ``cls``.
-
-    Raises:
-        APIResponseValidationError: the JSON does not fit ``cls`` (its
-            ``errors`` hold cattrs' paths, e.g. ``... @ $.items[0].status``).
-    """
-    token = DECODING.set(True)
-    try:
-        result: T = converter.structure(data, cls)
-    except Exception as exc:
-        raise _response_error(exc, cls.__name__, status_code, body, data) from exc
-    finally:
-        DECODING.reset(token)
-    return result
-
-
-def structure_list(
-    data: object, cls: type[T], *, status_code: int = 200, body: bytes | str | None = None
-) -> list[T]:
-    """Decode a response's JSON array into a list of ``cls``."""
-    token = DECODING.set(True)
-    try:
-        result: list[T] = converter.structure(data, list[cls])  # type: ignore[valid-type]
-    except Exception as exc:
-        name = f"list[{cls.__name__}]"
-        raise _response_error(exc, name, status_code, body, data) from exc
-    finally:
-        DECODING.reset(token)
-    return result
-
-
-def unstructure(model: object) -> dict[str, object]:
-    """The wire (camelCase) dict of a model: ``None`` fields left out, ``extra`` merged back."""
-    if not attrs.has(type(model)):
-        raise TypeError(f"expected a losant_async model, got {type(model).__name__}")
-    result: dict[str, object] = converter.unstructure(model)
-    return result

@@ -1,0 +1,193 @@
+"""The one cattrs converter: wire (camelCase) JSON <-> the attrs models.
+
+- Attribute names map to camelCase keys; the few that do not follow the rule
+  (``blobUrlTTL``, ``_type``) come from the generated ``_models._wire.RENAMES``.
+- Keys a model does not know are kept, read-only, in its ``extra`` (wire
+  names), and sent back when the model is unstructured.
+- ``date-time`` strings become aware ``datetime``s (a naive one is taken as
+  UTC) and go out as ISO-8601 with ``Z``.
+- Fields left at ``None`` are not sent.
+- Decoding a response never runs the input models' validators (a value the
+  server adds later must still decode), and any mismatch between a response
+  and its model raises ``APIResponseValidationError`` with cattrs' paths.
+
+The hooks are generated per class with ``make_dict_structure_fn`` /
+``make_dict_unstructure_fn`` and ``override(rename=...)`` (the camelCase
+recipe of cattrs' ``docs/usage.md``), the primitives are strict and cheap.
+Each model also gets a straight-line decoder generated from source; the
+source is registered in ``linecache`` (as cattrs does), so a traceback
+through one shows its code.
+
+Entry points: ``decode(response, cls)`` / ``decode_list(response, cls)`` for
+a response; ``structure`` / ``structure_list`` for JSON already parsed;
+``decoding()`` around any other construction of models from the server's
+data; ``mqtt_message(topic, message)``, the one fast path for the SSE stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, TypeVar
+
+import attrs
+from cattrs.v import transform_error
+
+from .._exceptions import APIResponseValidationError, snippet
+from .._models import MqttMessage
+from .._models._base import DECODING, EMPTY
+from ._hooks import as_utc, camel, converter, wire_names
+
+if TYPE_CHECKING:
+    from .._response import Response
+
+__all__ = [
+    "as_utc",
+    "camel",
+    "converter",
+    "decode",
+    "decode_list",
+    "decoding",
+    "mqtt_message",
+    "structure",
+    "structure_list",
+    "unstructure",
+    "wire_names",
+]
+
+T = TypeVar("T")
+
+
+def _response_error(
+    exc: Exception, name: str, status_code: int, body: bytes | str | None, data: object
+) -> APIResponseValidationError:
+    if body is None:
+        try:
+            body = json.dumps(data, default=str)
+        except (TypeError, ValueError):
+            body = repr(data)
+    return APIResponseValidationError(
+        f"Response body does not match {name}",
+        status_code=status_code,
+        body_snippet=snippet(body),
+        errors=transform_error(exc),
+    )
+
+
+class decoding:  # lower case: used like a function, ``with decoding():``
+    """While inside, models are built from the server's data: validators are off.
+
+    Response decoding constructs input models too (an ``Application`` carries
+    ``ApplicationGlobal`` items, the SSE stream ``MqttMessage``). The server's
+    data is never checked against our copy of its rules, so that a value it
+    adds later (an enum member, a longer name) still decodes. The flag is a
+    ``ContextVar`` (``_models._base.DECODING``), so a model built concurrently
+    in another task or thread is still validated.
+    """
+
+    # A class rather than @contextmanager: it is entered once per response.
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = DECODING.set(True)
+
+    def __exit__(self, *exc_info: object) -> None:
+        DECODING.reset(self._token)
+
+
+def structure(
+    data: object, cls: type[T], *, status_code: int = 200, body: bytes | str | None = None
+) -> T:
+    """Decode JSON already parsed into ``cls``.
+
+    Raises:
+        APIResponseValidationError: the JSON does not fit ``cls`` (its
+            ``errors`` hold cattrs' paths, e.g. ``... @ $.items[0].status``).
+    """
+    with decoding():
+        try:
+            result: T = converter.structure(data, cls)
+        except Exception as exc:
+            raise _response_error(exc, cls.__name__, status_code, body, data) from exc
+    return result
+
+
+def structure_list(
+    data: object, cls: type[T], *, status_code: int = 200, body: bytes | str | None = None
+) -> list[T]:
+    """Decode a JSON array already parsed into a list of ``cls``."""
+    with decoding():
+        try:
+            result: list[T] = converter.structure(data, list[cls])  # type: ignore[valid-type]
+        except Exception as exc:
+            name = f"list[{cls.__name__}]"
+            raise _response_error(exc, name, status_code, body, data) from exc
+    return result
+
+
+def decode(response: Response, cls: type[T]) -> T:
+    """Decode a response's JSON body into ``cls``.
+
+    Raises:
+        APIResponseValidationError: the body is not JSON, or does not fit
+            ``cls``; it carries the status and a snippet of the body.
+    """
+    return structure(response.json(), cls, status_code=response.status_code, body=response.content)
+
+
+def decode_list(response: Response, cls: type[T]) -> list[T]:
+    """Decode a response's JSON array body into a list of ``cls``."""
+    return structure_list(
+        response.json(), cls, status_code=response.status_code, body=response.content
+    )
+
+
+_Setter = Callable[[object, object], None]
+
+
+def _message_setters() -> tuple[_Setter, _Setter, _Setter] | None:
+    """Setters of ``MqttMessage``'s three slots; ``None`` if its shape ever differs."""
+    names = ("topic", "message", "extra")
+    slots = tuple(s for s in getattr(MqttMessage, "__slots__", ()) if s != "__weakref__")
+    if (
+        tuple(a.name for a in attrs.fields(MqttMessage)) != names
+        or slots != names
+        or hasattr(MqttMessage, "__attrs_post_init__")
+    ):
+        return None
+    topic, message, extra = (MqttMessage.__dict__[name].__set__ for name in names)
+    return topic, message, extra
+
+
+def _unused_setter(instance: object, value: object) -> None:
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_SETTERS: Final = _message_setters()
+_SET_TOPIC, _SET_MESSAGE, _SET_EXTRA = _SETTERS or (_unused_setter,) * 3
+_new: Final = object.__new__
+
+
+def mqtt_message(topic: str, message: str) -> MqttMessage:
+    """The ``MqttMessage`` of an SSE event's ``topic`` and ``message`` strings.
+
+    The one fast path for the stream's common shape: the slots are set
+    directly (what attrs' ``__init__`` does, minus the validators decoding
+    skips), several times cheaper than the converter, for the same model.
+    """
+    if _SETTERS is None:  # pragma: no cover - only if the model's shape ever changes
+        with decoding():
+            return MqttMessage(topic=topic, message=message)
+    msg = _new(MqttMessage)
+    _SET_TOPIC(msg, topic)
+    _SET_MESSAGE(msg, message)
+    _SET_EXTRA(msg, EMPTY)
+    return msg
+
+
+def unstructure(model: object) -> dict[str, object]:
+    """The wire (camelCase) dict of a model: ``None`` fields left out, ``extra`` merged back."""
+    if not attrs.has(type(model)):
+        raise TypeError(f"expected a losant_async model, got {type(model).__name__}")
+    result: dict[str, object] = converter.unstructure(model)
+    return result

@@ -1,36 +1,39 @@
-"""A local, in-process Losant for tests and demos: `LocalLosant`.
+"""A local, in-process Losant for tests and demos, and the test switch for retries.
 
-Needs the `testing` extra (`pip install "losant-async[testing]"`). See the
-README section "Testing your code against the local Losant" and the pytest
-fixture `local_losant` (module `losant_async.testing.pytest_plugin`).
+- `LocalLosant`: a Losant-compatible server of the Application resource on
+  127.0.0.1 (needs the `testing` extra: ``pip install "losant-async[testing]"``).
+  See the README section "Testing your code against the local Losant" and the
+  pytest fixture `local_losant` (module `losant_async.testing.pytest_plugin`).
+- `Faults`: the fault injection a `LocalLosant` exposes as ``server.faults``.
+- `set_testing(zero_delay=True)`: every retry backoff and stream reconnect
+  delay becomes zero, so a test that makes the client retry a 503 or
+  reconnect a dropped stream runs at once; ``set_testing(zero_delay=False)``
+  restores the real delays. It is a process-wide switch (stamina's pattern);
+  in pytest, set it in an autouse fixture::
 
-Names load on first use (PEP 562): the pytest plugin imports this package in
-every session, and a session that does not use the server should not pay for
-starlette, uvicorn and jsonschema.
+      @pytest.fixture(autouse=True)
+      def _zero_retry_delay():
+          losant_async.testing.set_testing(zero_delay=True)
+          yield
+          losant_async.testing.set_testing(zero_delay=False)
+
+The ``TYPE_CHECKING`` block below is the one list of public names (see
+``losant_async._lazy``): it drives ``__all__``, ``dir()`` and each name's
+``__module__`` (``losant_async.testing``), and names load on first use
+(PEP 562): the pytest plugin imports this package in every session, and a
+session that does not use the server should not pay for starlette, uvicorn
+and jsonschema.
 """
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
 
+from losant_async import _lazy
+
 if _typing.TYPE_CHECKING:
-    from losant_async.testing._faults import Faults
-    from losant_async.testing._server import LocalLosant
+    from losant_async._retry import set_testing as set_testing
+    from losant_async.testing._faults import Faults as Faults
+    from losant_async.testing._server import LocalLosant as LocalLosant
 
-__all__ = ["Faults", "LocalLosant"]
-
-_HOMES = {"Faults": "._faults", "LocalLosant": "._server"}
-
-
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(home, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+_lazy.install(__name__)

@@ -21,8 +21,8 @@ import anyio
 import anyio.from_thread
 import uvicorn
 
-from losant_async.testing import _schemas
-from losant_async.testing._api import Api
+from losant_async.testing import _routes, _schemas
+from losant_async.testing._context import Context
 from losant_async.testing._faults import Faults
 from losant_async.testing._jobs import JOB_STATUSES, REQUESTER_TYPES, JobRunner, job_log_entry
 from losant_async.testing._sse import Broker
@@ -72,7 +72,7 @@ class LocalLosant:
         self._state = State()
         self._broker = Broker(replay_size=replay_buffer)
         self._jobs = JobRunner(self._state, self.faults, lambda: self.job_duration)
-        self._api = Api(
+        self._context = Context(
             state=self._state,
             faults=self.faults,
             broker=self._broker,
@@ -111,13 +111,13 @@ class LocalLosant:
         False by default, as on Losant (its broker keeps no messages); a test
         may set it to True to exercise a client's replay path.
         """
-        return self._api.replay
+        return self._context.replay
 
     @replay.setter
     def replay(self, value: bool) -> None:
         if not isinstance(value, bool):
             raise TypeError(f"replay must be a bool, not {type(value).__name__}")
-        self._api.replay = value
+        self._context.replay = value
 
     @property
     def clock_offset(self) -> float:
@@ -250,7 +250,7 @@ class LocalLosant:
             sock.bind(("127.0.0.1", self._bind_port))
             self._port = sock.getsockname()[1]
             config = uvicorn.Config(
-                self._api.app(),
+                _routes.app(self._context),
                 log_config=None,
                 log_level="warning",
                 access_log=False,
@@ -259,7 +259,7 @@ class LocalLosant:
                 ws="none",
                 timeout_graceful_shutdown=1,
                 # Losant sends neither uvicorn's Server header nor its Date:
-                # the Date header comes from _api._DateHeader (clock_offset).
+                # the Date header comes from _routes (it follows clock_offset).
                 server_header=False,
                 date_header=False,
             )

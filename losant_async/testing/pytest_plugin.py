@@ -23,6 +23,10 @@ Example::
             app = await client.application(app_id).patch(name="After")
         assert app.name == "After"
 
+The fixtures leave the client's retry delays as they are; to make retries
+and stream reconnects instant, use `losant_async.testing.set_testing`
+(see that package's docstring).
+
 The server is imported lazily, so this plugin costs nothing (and needs no
 extra packages) in sessions that do not use the fixtures.
 """

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import enum
-
 import anyio
 import httpx
 
 from ._application import AsyncApplication
+from ._auth import TokenSource
 from ._constants import (
     ACCEPT_VERSION,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -15,17 +14,10 @@ from ._constants import (
     DEFAULT_RESPONSE_DEADLINE,
     DEFAULT_TIMEOUT,
 )
-from ._exceptions import ClientClosedError
-from ._options import make_transport
-from ._transport import TokenSource
+from ._lifecycle import Lifecycle
+from ._options import make_transport, resolve_settings
 
 __all__ = ["AsyncLosant"]
-
-
-class _State(enum.Enum):
-    UNOPENED = 1
-    OPEN = 2
-    CLOSED = 3
 
 
 class AsyncLosant:
@@ -64,7 +56,7 @@ class AsyncLosant:
     ``ClientClosedError``.
     """
 
-    __slots__ = ("_state", "_transport")
+    __slots__ = ("_lifecycle", "_transport")
 
     def __init__(
         self,
@@ -82,19 +74,21 @@ class AsyncLosant:
         response_deadline: float | None = DEFAULT_RESPONSE_DEADLINE,
     ) -> None:
         self._transport = make_transport(
-            token,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            http_client=http_client,
-            accept_version=accept_version,
-            losant_domain=losant_domain,
-            limits=limits,
-            max_streams=max_streams,
-            max_response_bytes=max_response_bytes,
-            response_deadline=response_deadline,
+            resolve_settings(
+                token,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                http_client=http_client,
+                accept_version=accept_version,
+                losant_domain=losant_domain,
+                limits=limits,
+                max_streams=max_streams,
+                max_response_bytes=max_response_bytes,
+                response_deadline=response_deadline,
+            )
         )
-        self._state = _State.UNOPENED
+        self._lifecycle = Lifecycle("AsyncLosant")
 
     @property
     def base_url(self) -> str:
@@ -104,7 +98,7 @@ class AsyncLosant:
     @property
     def is_closed(self) -> bool:
         """Whether ``aclose()`` has been called."""
-        return self._state is _State.CLOSED
+        return self._lifecycle.is_closed
 
     def __repr__(self) -> str:
         return f"AsyncLosant(base_url={self.base_url!r})"
@@ -117,16 +111,12 @@ class AsyncLosant:
             ValueError: it is not 24 hex characters.
             ClientClosedError: the client is closed.
         """
-        if self._state is _State.CLOSED:
-            raise ClientClosedError("this client has been closed")
+        self._lifecycle.check_open()
         return AsyncApplication._borrowing(self._transport, application_id)
 
     async def __aenter__(self) -> AsyncLosant:
-        if self._state is _State.CLOSED:
-            raise ClientClosedError("this client has been closed")
-        if self._state is _State.OPEN:
-            raise RuntimeError("an AsyncLosant can be entered only once")
-        self._state = _State.OPEN
+        """Open once (``Lifecycle``): a second ``async with`` raises, as does a closed client."""
+        self._lifecycle.enter()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -134,9 +124,8 @@ class AsyncLosant:
 
     async def aclose(self) -> None:
         """Close the connections this client owns. Idempotent."""
-        if self._state is _State.CLOSED:
+        if not self._lifecycle.close():
             return
-        self._state = _State.CLOSED
         # Release the pool even when the caller is being cancelled.
         with anyio.CancelScope(shield=True):
             await self._transport.aclose()

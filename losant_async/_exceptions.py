@@ -44,7 +44,7 @@ from ._constants import (
 )
 
 if TYPE_CHECKING:
-    from ._jobs._handle import JobOutcome
+    from ._jobs._values import JobOutcome
 
 __all__ = [
     "APIConnectionError",

@@ -1,9 +1,12 @@
 """The keyword arguments shared by ``AsyncLosant`` and ``AsyncApplication``, checked once.
 
-Both constructors take the same settings (API.md "Client and façade"); this
-module checks them before anything is sent and builds the `Transport` they
-describe. A bad value is a ``TypeError`` or ``ValueError`` naming the argument
-(never quoting a token).
+Both constructors take the same settings (API.md "Client and façade"):
+`resolve_settings` checks them before anything is sent, fills in the
+environment's defaults, and gives one frozen `Settings` value; `make_transport`
+builds the `Transport` it describes. A bad value is a ``TypeError`` or
+``ValueError`` naming the argument (never quoting a token). The token, the
+``max_retries`` range and the combinations of pool arguments are checked by
+`Transport` itself, which tests also build directly.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import math
 import os
 
+import attrs
 import httpx
 
+from ._auth import TokenSource
 from ._constants import (
     ACCEPT_VERSION,
     DEFAULT_BASE_URL,
@@ -23,7 +28,7 @@ from ._constants import (
     ENV_BASE_URL,
     ENV_TOKEN,
 )
-from ._transport import TokenSource, Transport, check_token
+from ._transport import Transport
 
 __all__: list[str] = []
 
@@ -59,15 +64,24 @@ def _optional_seconds(name: str, value: object) -> float | None:
     return float(value)
 
 
-def _token(token: object) -> TokenSource | None:
-    if token is None:
-        return os.environ.get(ENV_TOKEN) or None
-    if callable(token):
-        return token
-    return check_token(token)
+@attrs.frozen(kw_only=True)
+class Settings:
+    """What a client or standalone façade was asked for, checked."""
+
+    # A token, or the callable that gives one: never in a repr.
+    token: TokenSource | None = attrs.field(repr=False)
+    base_url: str
+    timeout: httpx.Timeout | float
+    max_retries: int
+    http_client: httpx.AsyncClient | None
+    headers: tuple[tuple[str, str], ...]
+    limits: httpx.Limits | None
+    max_streams: int | None
+    max_response_bytes: int | None
+    response_deadline: float | None
 
 
-def make_transport(
+def resolve_settings(
     token: TokenSource | None = None,
     *,
     base_url: str | None = None,
@@ -80,31 +94,47 @@ def make_transport(
     max_streams: int | None = None,
     max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     response_deadline: float | None = DEFAULT_RESPONSE_DEADLINE,
-) -> Transport:
-    """The transport of a client or standalone façade, every argument checked first."""
-    source = _token(token)
+) -> Settings:
+    """The constructors' keyword arguments, checked, with the environment's defaults."""
+    if token is None:
+        token = os.environ.get(ENV_TOKEN) or None
     if base_url is None:
         base_url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
     if not isinstance(base_url, str):
         raise TypeError(f"base_url must be a str, not {type(base_url).__name__}")
-    retries = _optional_int("max_retries", max_retries, minimum=0)
-    if retries is None:
-        raise TypeError("max_retries must be an int")
-    headers = {"Accept-Version": _header_value("accept_version", accept_version)}
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+        raise TypeError(f"max_retries must be an int, not {type(max_retries).__name__}")
+    headers = [("Accept-Version", _header_value("accept_version", accept_version))]
     if losant_domain is not None:
         # Private Losant installations name themselves in this header (API.md).
-        headers["losantdomain"] = _header_value("losant_domain", losant_domain)
+        headers.append(("losantdomain", _header_value("losant_domain", losant_domain)))
     if limits is not None and not isinstance(limits, httpx.Limits):
         raise TypeError(f"limits must be an httpx.Limits, not {type(limits).__name__}")
-    return Transport(
-        token=source,
+    return Settings(
+        token=token,
         base_url=base_url.rstrip("/"),
         timeout=timeout,
-        max_retries=retries,
+        max_retries=max_retries,
         http_client=http_client,
-        headers=headers,
+        headers=tuple(headers),
         limits=limits,
         max_streams=_optional_int("max_streams", max_streams, minimum=1),
         max_response_bytes=_optional_int("max_response_bytes", max_response_bytes, minimum=1),
         response_deadline=_optional_seconds("response_deadline", response_deadline),
+    )
+
+
+def make_transport(settings: Settings) -> Transport:
+    """The transport of a client or standalone façade."""
+    return Transport(
+        token=settings.token,
+        base_url=settings.base_url,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+        http_client=settings.http_client,
+        headers=dict(settings.headers),
+        limits=settings.limits,
+        max_streams=settings.max_streams,
+        max_response_bytes=settings.max_response_bytes,
+        response_deadline=settings.response_deadline,
     )

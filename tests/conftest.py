@@ -43,11 +43,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _zero_retry_delay() -> Iterator[None]:
     """Retries and backoffs sleep for zero seconds in tests."""
-    try:
-        from losant_async._transport import set_testing
-    except ImportError:  # the transport is not written yet
-        yield
-        return
+    from losant_async.testing import set_testing
+
     set_testing(zero_delay=True)
     yield
     set_testing(zero_delay=False)

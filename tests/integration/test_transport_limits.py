@@ -23,7 +23,8 @@ from losant_async import (
     ClientClosedError,
     ResponseTooLargeError,
 )
-from losant_async._transport import RetryPolicy, Transport
+from losant_async._retry import RetryPolicy
+from losant_async._transport import Transport
 from tests.conftest import APP_ID, TOKEN
 
 PATH = f"/applications/{APP_ID}"

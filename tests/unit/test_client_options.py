@@ -15,7 +15,7 @@ from losant_async import (
     AuthenticationError,
     JobHandle,
 )
-from losant_async._transport import RetryPolicy
+from losant_async._retry import RetryPolicy
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 PATH = f"/applications/{APP_ID}"
@@ -53,7 +53,7 @@ def _by_token(valid: str, body: object = README) -> Callable[[httpx.Request], ht
 
 
 async def _open_stream(app: AsyncApplication) -> None:
-    async with app._transport.stream("GET", f"{PATH}/mqttSubscriptionStream"):
+    async with await app._transport.open_stream(f"{PATH}/mqttSubscriptionStream"):
         pytest.fail("the block must not run")
 
 
@@ -158,8 +158,8 @@ async def test_stream_open_refreshes_the_token_once(respx_mock: respx.MockRouter
 
     route = respx_mock.get(f"{PATH}/mqttSubscriptionStream").mock(side_effect=answer)
     async with AsyncApplication(APP_ID, token=tokens, base_url=BASE_URL) as app:
-        async with app._transport.stream(
-            "GET", f"{PATH}/mqttSubscriptionStream", params=[("topic", "a")]
+        async with await app._transport.open_stream(
+            f"{PATH}/mqttSubscriptionStream", params=[("topic", "a")]
         ) as response:
             assert response.status_code == 200
         tokens.tokens = [FRESH]  # the server now refuses FRESH as well

@@ -35,7 +35,9 @@ from losant_async._exceptions import (
     TooLargeError,
     UnprocessableEntityError,
 )
-from losant_async._transport import Response, RetryPolicy, Transport
+from losant_async._response import Response
+from losant_async._retry import RetryPolicy
+from losant_async._transport import Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 PATH = f"/applications/{APP_ID}"

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from losant_async import _transport
+from losant_async import _proxy_env, _response, _retry, _transport
 from losant_async._constants import (
     INITIAL_RETRY_DELAY,
     MAX_RETRY_AFTER,
@@ -28,13 +28,15 @@ from losant_async._exceptions import (
     InternalServerError,
     RateLimitError,
 )
-from losant_async._transport import (
+from losant_async._multipart import Multipart
+from losant_async._response import StreamResponse
+from losant_async._retry import (
     RetryPolicy,
-    Transport,
     backoff,
     parse_retry_after,
     should_retry,
 )
+from losant_async._transport import Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 PATH = f"/applications/{APP_ID}"
@@ -71,9 +73,9 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> _Sleeps:
 @pytest.fixture
 def real_delays() -> Iterator[None]:
     """Delays are computed as in production (the conftest zeroes them)."""
-    _transport.set_testing(zero_delay=False)
+    _retry.set_testing(zero_delay=False)
     yield
-    _transport.set_testing(zero_delay=True)
+    _retry.set_testing(zero_delay=True)
 
 
 # --- wire format -------------------------------------------------------------
@@ -158,7 +160,7 @@ async def test_non_json_200_raises_validation_error(respx_mock: respx.MockRouter
 
 async def test_validation_error_snippet_redacts_token() -> None:
     """The snippet of an unparseable body never quotes the transport's token."""
-    response = _transport.Response(200, httpx.Headers(), f"oops {TOKEN}".encode(), token=TOKEN)
+    response = _response.Response(200, httpx.Headers(), f"oops {TOKEN}".encode(), token=TOKEN)
     with pytest.raises(APIResponseValidationError) as info:
         response.json()
     assert info.value.body_snippet == "oops ***"
@@ -447,7 +449,7 @@ async def test_unseekable_file_is_not_retried(respx_mock: respx.MockRouter) -> N
             return False
 
     route = respx_mock.post(f"{PATH}/import").mock(return_value=httpx.Response(503))
-    multipart: _transport.Multipart = (
+    multipart: Multipart = (
         {},
         {"bundle": ("b.zip", _Pipe(b"zip"), "application/zip")},
     )
@@ -506,7 +508,7 @@ async def test_closed_transport_raises_and_aclose_is_idempotent() -> None:
     with pytest.raises(ClientClosedError):
         await transport.request("GET", PATH, retry=SAFE)
     with pytest.raises(ClientClosedError):
-        async with transport.stream("GET", PATH):
+        async with await transport.open_stream(PATH):
             pass
 
 
@@ -537,9 +539,9 @@ def test_env_proxy_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.local:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    assert _transport.env_proxy(BASE_URL) == "http://proxy.local:3128"
+    assert _proxy_env.env_proxy(BASE_URL) == "http://proxy.local:3128"
     monkeypatch.setenv("NO_PROXY", "api.losant.test")
-    assert _transport.env_proxy(BASE_URL) is None
+    assert _proxy_env.env_proxy(BASE_URL) is None
 
 
 # --- logging -----------------------------------------------------------------------
@@ -594,6 +596,13 @@ class _TrackedStream(httpx.AsyncByteStream):
         self.closed = True
 
 
+async def _read_all(response: StreamResponse) -> list[bytes]:
+    chunks: list[bytes] = []
+    while chunk := await response.read_chunk():
+        chunks.append(chunk)
+    return chunks
+
+
 def _serve(status: int, body: _TrackedStream, seen: list[httpx.Request]) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
@@ -603,18 +612,17 @@ def _serve(status: int, body: _TrackedStream, seen: list[httpx.Request]) -> http
 
 
 async def test_stream_yields_open_response_and_closes_it() -> None:
-    """stream() yields the open response with the read timeout replaced, and closes it on exit."""
+    """open_stream() returns the open response with the read timeout replaced; it closes."""
     body = _TrackedStream([b"data: a\n\n", b"data: b\n\n"])
     seen: list[httpx.Request] = []
     transport = make(transport=_serve(200, body, seen), timeout=httpx.Timeout(30, connect=5))
-    async with transport.stream(
-        "GET",
+    async with await transport.open_stream(
         f"{PATH}/mqttSubscriptionStream",
         params=[("topic", "a/+")],
         headers={"Last-Event-ID": "7"},
         read_timeout=6.0,
     ) as response:
-        assert [chunk async for chunk in response.aiter_bytes()] == [b"data: a\n\n", b"data: b\n\n"]
+        assert await _read_all(response) == [b"data: a\n\n", b"data: b\n\n"]
     assert body.closed
     request = seen[0]
     # Only the caller's query: streams carry none of the SDK's flags (API.md, Streams).
@@ -629,7 +637,7 @@ async def test_stream_error_status_raises_typed_error_and_closes() -> None:
     body = _TrackedStream([b'{"type":"Unauthorized","message":"Invalid token"}'])
     transport = make(transport=_serve(401, body, []))
     with pytest.raises(AuthenticationError) as info:
-        async with transport.stream("GET", f"{PATH}/mqttSubscriptionStream"):
+        async with await transport.open_stream(f"{PATH}/mqttSubscriptionStream"):
             pytest.fail("the block must not run")
     assert info.value.status_code == 401
     assert info.value.type == "Unauthorized"
@@ -643,7 +651,7 @@ async def test_stream_error_body_is_bounded() -> None:
     body = _TrackedStream([b"x" * 1024] * 1000)
     transport = make(transport=_serve(503, body, []))
     with pytest.raises(InternalServerError) as info:
-        async with transport.stream("GET", PATH):
+        async with await transport.open_stream(PATH):
             pass
     assert info.value.body == "x" * 1024
     assert body.sent <= 5
@@ -655,7 +663,7 @@ async def test_stream_closes_on_exception_and_translates_httpx_errors() -> None:
     body = _TrackedStream([b"data: a\n\n"])
     transport = make(transport=_serve(200, body, []))
     with pytest.raises(KeyError):
-        async with transport.stream("GET", PATH):
+        async with await transport.open_stream(PATH):
             raise KeyError("boom")
     assert body.closed
 
@@ -663,9 +671,8 @@ async def test_stream_closes_on_exception_and_translates_httpx_errors() -> None:
     transport = make(transport=_serve(200, failing, []))
 
     async def drain() -> None:
-        async with transport.stream("GET", PATH) as response:
-            async for _ in response.aiter_bytes():
-                pass
+        async with await transport.open_stream(PATH) as response:
+            await _read_all(response)
 
     with pytest.raises(APIConnectionError) as info:
         await drain()
@@ -680,6 +687,6 @@ async def test_stream_connect_error_is_translated_and_not_retried(
     route = respx_mock.get(PATH).mock(side_effect=httpx.ConnectTimeout("slow"))
     async with make() as transport:
         with pytest.raises(APITimeoutError):
-            async with transport.stream("GET", PATH):
+            async with await transport.open_stream(PATH):
                 pass
     assert route.call_count == 1

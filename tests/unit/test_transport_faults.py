@@ -21,7 +21,9 @@ from losant_async import (
     _transport,
 )
 from losant_async._constants import EXTENSION_MAX_BODY, EXTENSION_STREAM
-from losant_async._transport import RetryPolicy, Transport, should_retry
+from losant_async._proxy_env import env_proxy
+from losant_async._retry import RetryPolicy, should_retry
+from losant_async._transport import Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
 PATH = f"/applications/{APP_ID}"
@@ -95,7 +97,7 @@ async def test_stream_pool_timeout_names_max_streams(respx_mock: respx.MockRoute
     )
     async with make(max_streams=3) as transport:
         with pytest.raises(PoolTimeoutError) as info:
-            async with transport.stream("GET", f"{PATH}/mqttSubscriptionStream"):
+            async with await transport.open_stream(f"{PATH}/mqttSubscriptionStream"):
                 pytest.fail("the block must not run")
     assert route.call_count == 1
     assert "max_streams=3" in info.value.message
@@ -142,7 +144,7 @@ async def test_extensions_mark_streams_and_carry_the_body_cap(
     )
     async with make(max_response_bytes=1234) as transport:
         await transport.request("GET", PATH, retry=SAFE)
-        async with transport.stream("GET", f"{PATH}/mqttSubscriptionStream"):
+        async with await transport.open_stream(f"{PATH}/mqttSubscriptionStream"):
             pass
     assert route.calls.last.request.extensions[EXTENSION_MAX_BODY] == 1234
     assert EXTENSION_STREAM not in route.calls.last.request.extensions
@@ -178,7 +180,7 @@ async def test_redirect_on_stream_open_is_an_error(respx_mock: respx.MockRouter)
     )
     async with make() as transport:
         with pytest.raises(APIStatusError) as info:
-            async with transport.stream("GET", f"{PATH}/mqttSubscriptionStream"):
+            async with await transport.open_stream(f"{PATH}/mqttSubscriptionStream"):
                 pytest.fail("the block must not run")
     assert info.value.status_code == 302
     assert "https://elsewhere.test/" in info.value.message
@@ -219,7 +221,7 @@ def test_env_proxy_matches_httpx(
     client = httpx.AsyncClient()
     target = client._transport_for_url(httpx.URL(url))
     httpx_proxies = target is not client._transport
-    ours = _transport.env_proxy(url)
+    ours = env_proxy(url)
     assert (ours is not None) == httpx_proxies, (proxy, no_proxy, url)
     if ours is not None:
         assert ours == "http://proxy.local:3128"
@@ -249,8 +251,7 @@ async def test_stream_wire_is_exact(respx_mock: respx.MockRouter) -> None:
     )
     async with (
         app,
-        app._transport.stream(
-            "GET",
+        await app._transport.open_stream(
             f"{PATH}/mqttSubscriptionStream",
             params=[("topic", "devices/+/state"), ("keepAliveInterval", "2")],
             headers={"Last-Event-ID": "41"},
@@ -349,7 +350,7 @@ async def test_callers_error_in_a_stream_block_is_not_rewritten(
     transport = make()
 
     async def use() -> None:
-        async with transport.stream("GET", f"{PATH}/mqttSubscriptionStream"):
+        async with await transport.open_stream(f"{PATH}/mqttSubscriptionStream"):
             await transport.aclose()
             raise RuntimeError("mine")
 

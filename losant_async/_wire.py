@@ -1,0 +1,139 @@
+"""What a request looks like on the wire (API.md "Client and façade": headers, query defaults).
+
+`Wire` holds what every request of one transport shares, and builds each
+`httpx.Request` from it: the URL with the official SDKs' default query in
+front, the default headers (``Accept``, ``Accept-Version``, ``User-Agent``,
+``Authorization``), the timeouts, and the body (JSON, a multipart form, or
+none). `Transport` extends it with sending, auth, retries and errors. A
+body-less request with the default headers is the common case, and is built
+more cheaply than httpx would.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Final
+from urllib.parse import urlencode
+
+import httpx
+
+from ._constants import ACCEPT_VERSION, DEFAULT_QUERY, URL_CACHE_SIZE, USER_AGENT
+from ._multipart import Multipart, build_request
+
+__all__: list[str] = []
+
+
+class _NoBody(enum.Enum):
+    NO_BODY = enum.auto()
+
+
+NO_BODY: Final = _NoBody.NO_BODY
+
+# What httpx gives a request without a body (stateless: safe to share).
+_EMPTY_BODY: Final = httpx.ByteStream(b"")
+# Methods httpx sends ``Content-Length: 0`` for when they carry no body.
+_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
+
+
+class Wire:
+    """The shared parts of a transport's requests, and the requests built from them."""
+
+    __slots__ = ("_default_query", "_headers", "_host_headers", "_timeout", "_urls", "base_url")
+
+    def __init__(
+        self, base_url: str, timeout: httpx.Timeout | float, headers: Mapping[str, str] | None
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        # Read-only, shared by every request's extensions (httpcore only reads it).
+        self._timeout: dict[str, float | None] = timeout.as_dict()
+        self._default_query = urlencode(DEFAULT_QUERY)
+        merged = httpx.Headers(
+            {
+                "Accept": "application/json",
+                "Accept-Version": ACCEPT_VERSION,
+                "User-Agent": USER_AGENT,
+            }
+        )
+        if headers:
+            merged.update(headers)
+        self._headers = merged
+        # The default headers with ``Host`` in front (as httpx puts it), per netloc.
+        self._host_headers: tuple[bytes, httpx.Headers] | None = None
+        self._urls: dict[str, httpx.URL] = {}
+
+    def _authorize(self, token: str | None) -> None:
+        """Send ``Authorization: Bearer <token>`` from now on (none for ``None``)."""
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+        elif "authorization" in self._headers:
+            del self._headers["Authorization"]
+        self._host_headers = None
+
+    def _url(self, path: str, params: Sequence[tuple[str, str]], *, flags: bool = True) -> str:
+        # The default query goes first, as the official SDKs send it.
+        if not flags:
+            return f"{self.base_url}{path}?{urlencode(params)}" if params else self.base_url + path
+        if params:
+            return f"{self.base_url}{path}?{self._default_query}&{urlencode(params)}"
+        return f"{self.base_url}{path}?{self._default_query}"
+
+    def _parsed(self, url: str) -> httpx.URL:
+        # httpx.URL is immutable, so one parse serves every request to that URL.
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = httpx.URL(url)
+            if len(self._urls) >= URL_CACHE_SIZE:
+                self._urls.clear()
+            self._urls[url] = parsed
+        return parsed
+
+    def _plain_request(
+        self, method: str, url: httpx.URL, timeout: dict[str, float | None]
+    ) -> httpx.Request:
+        """A body-less request with the default headers: what httpx would build, cheaper.
+
+        ``stream=`` skips httpx's header preparation (which rebuilds the
+        headers twice), so ``Host`` is added here, in front, as httpx does.
+        """
+        netloc = url.netloc
+        baked = self._host_headers
+        if baked is None or baked[0] != netloc:
+            if "host" in self._headers:
+                headers = self._headers
+            else:
+                headers = httpx.Headers([(b"Host", netloc), *self._headers.raw])
+            baked = self._host_headers = (netloc, headers)
+        request = httpx.Request(
+            method, url, headers=baked[1], stream=_EMPTY_BODY, extensions={"timeout": timeout}
+        )
+        request.read()
+        return request
+
+    def _merged_headers(self, headers: Mapping[str, str] | None) -> httpx.Headers:
+        if not headers:
+            return self._headers
+        merged = self._headers.copy()
+        merged.update(headers)
+        return merged
+
+    def _build(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: httpx.Headers,
+        timeout: dict[str, float | None],
+        json: object,
+        multipart: Multipart | None,
+    ) -> httpx.Request:
+        if json is NO_BODY and multipart is None and headers is self._headers:
+            upper = method.upper()
+            if upper not in _BODY_METHODS and url.host:
+                return self._plain_request(upper, url, timeout)
+        if multipart is not None:
+            return build_request(method, url, headers, timeout, multipart)
+        extensions = {"timeout": timeout}
+        if json is NO_BODY:
+            return httpx.Request(method, url, headers=headers, extensions=extensions)
+        return httpx.Request(method, url, headers=headers, json=json, extensions=extensions)

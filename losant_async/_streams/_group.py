@@ -3,8 +3,8 @@
 The only part of the stream layer that runs tasks: one reader per member
 stream, in a task group the group owns from ``__aenter__`` to ``__aexit__``,
 handing messages to the consumer through a bounded memory stream. Each member
-keeps its own connection, watchdog and reconnection (``_sse.MqttStream``);
-``losant_async._streams._stream`` re-exports this class, where the package maps it.
+keeps its own connection, watchdog and reconnection (``_stream.MqttStream``,
+needed here for types only).
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import anyio
 import anyio.abc
 
 from .._constants import STREAM_GROUP_BUFFER
-from .._exceptions import ClientClosedError, LosantError
+from .._exceptions import LosantError
+from .._lifecycle import Lifecycle, State
 from .._models import MqttMessage
 
 if TYPE_CHECKING:
-    from ._policy import StreamGap
     from ._stream import MqttStream
+    from ._values import StreamGap
 
 __all__ = ["MqttStreamGroup"]
 
@@ -56,7 +57,7 @@ class MqttStreamGroup:
         self._exit_stack: AsyncExitStack | None = None
         self._task_group: anyio.abc.TaskGroup | None = None
         self._receive: anyio.abc.ObjectReceiveStream[MqttMessage | LosantError] | None = None
-        self._closed = False
+        self._state = Lifecycle("MqttStreamGroup")
         self._finished = False
 
     @property
@@ -78,12 +79,11 @@ class MqttStreamGroup:
     @property
     def is_closed(self) -> bool:
         """Whether the group has been closed."""
-        return self._closed
+        return self._state.is_closed
 
     async def __aenter__(self) -> MqttStreamGroup:
         """Open every stream (errors as ``MqttStream.__aenter__``), then start reading."""
-        if self._closed or self._exit_stack is not None:
-            raise RuntimeError("An MqttStreamGroup can be entered only once.")
+        self._state.enter()
         stack = AsyncExitStack()
         try:
             for stream in self._streams:
@@ -97,7 +97,7 @@ class MqttStreamGroup:
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await stack.aclose()
-            self._closed = True
+            self._state.close()
             raise
         self._exit_stack, self._task_group, self._receive = stack, task_group, receive
         async with send:
@@ -140,9 +140,8 @@ class MqttStreamGroup:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._closed:
+        if not self._state.close():
             return
-        self._closed = True
         task_group, stack = self._task_group, self._exit_stack
         self._task_group = None
         try:
@@ -161,9 +160,8 @@ class MqttStreamGroup:
 
     async def __anext__(self) -> MqttMessage:
         """The next message from any stream."""
-        if self._closed:
-            raise ClientClosedError("This MqttStreamGroup is closed.")
-        if self._receive is None:
+        self._state.check_open()
+        if self._state.state is State.UNOPENED or self._receive is None:
             raise RuntimeError("Open the group first: 'async with group: ...'")
         if self._finished:
             raise StopAsyncIteration

@@ -1,45 +1,32 @@
-"""MQTT subscriptions over Server-Sent Events: ``MqttStream``.
+"""``MqttStream``: one MQTT subscription over Server-Sent Events.
 
 Losant's ``GET /applications/{applicationId}/mqttSubscriptionStream`` answers
 with an SSE stream whose ``mqttMessage`` events carry a JSON ``{"topic",
-"message"}`` body (spec/api/application.json, ``sseEvents``). The stream
-layer has three parts, each testable alone:
-
-- ``_sse_decode``: an I/O-free, incremental decoder (bytes in, events out)
-  following the WHATWG "event stream interpretation" rules.
-- ``_sse_policy``: the pure rules (settings, what is retried, backoff) and
-  ``StreamGap``, one recorded outage.
-- ``MqttStream`` (here): one subscription; watchdog, reconnection with
-  backoff and ``Last-Event-ID``, outages, typed errors.
-- ``_sse_group.MqttStreamGroup``: several subscriptions read as one
-  iterator; exported from here too, where the package maps it.
+"message"}`` body (spec/api/application.json, ``sseEvents``). ``MqttStream``
+opens it with ``Transport.open_stream`` (an open response it owns and
+closes), reads it block by block under a watchdog, feeds the blocks to the
+I/O-free ``_decoder``, and re-opens a lost connection with the backoff of
+``_retry`` and ``Last-Event-ID``, recording each outage as a ``StreamGap``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import warnings
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from time import monotonic
 from types import TracebackType
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import anyio
 
-from .. import _retry
 from .._constants import (
     DEFAULT_KEEP_ALIVE_INTERVAL,
-    KEEP_ALIVE_MISSES,
     MAX_RETRY_AFTER,
     SSE_MAX_EVENT_BYTES,
     STREAM_BACKOFF_INITIAL,
     STREAM_BACKOFF_MAX,
-    STREAM_FINISH_READS,
-    STREAM_FINISH_TIMEOUT,
     STREAM_MAX_GAPS,
 )
 from .._exceptions import (
@@ -50,19 +37,14 @@ from .._exceptions import (
     LosantError,
     RateLimitError,
 )
+from .._lifecycle import Lifecycle, State
 from .._models import MqttMessage
+from .._retry import delays_off, reconnect_delay, should_reconnect
 from ._decoder import MQTT_EVENT, SSEDecoder, to_message
-from ._policy import (
-    StreamGap,
-    check_keep_alive_interval,
-    is_retryable,
-    reconnect_delay,
-    sendable_event_id,
-)
+from ._values import StreamGap, StreamOptions, sendable_event_id
 
 if TYPE_CHECKING:
-    import httpx
-
+    from .._response import StreamResponse
     from .._transport import Transport
 
 __all__ = ["MqttStream"]
@@ -108,6 +90,10 @@ class MqttStream:
     compact JSON text. A server's ``retry:`` is honoured up to
     ``backoff_max``.
 
+    The five settings may come as one checked ``StreamOptions`` value
+    (``options``, what the façade passes); without it the keywords are
+    checked into one.
+
     Attributes:
         reconnects: Successful re-opens after a lost connection.
         last_event_id: The last event id the server sent, or ``None`` (sent
@@ -121,6 +107,7 @@ class MqttStream:
         path: str,
         *,
         topic: str,
+        options: StreamOptions | None = None,
         keep_alive_interval: float = DEFAULT_KEEP_ALIVE_INTERVAL,
         reconnect: bool = True,
         max_reconnects: int | None = None,
@@ -129,20 +116,21 @@ class MqttStream:
     ) -> None:
         if not topic:
             raise ValueError("topic must be a non-empty string")
-        seconds = check_keep_alive_interval(keep_alive_interval)
-        if max_reconnects is not None and max_reconnects < 0:
-            raise ValueError("max_reconnects must be None or >= 0")
-        if not 0 <= backoff_initial <= backoff_max:
-            raise ValueError("need 0 <= backoff_initial <= backoff_max")
+        if options is None:
+            options = StreamOptions(
+                keep_alive_interval=keep_alive_interval,
+                reconnect=reconnect,
+                max_reconnects=max_reconnects,
+                backoff_initial=backoff_initial,
+                backoff_max=backoff_max,
+            )
         self._transport = transport
         self._path = path
         self._topic = topic
-        self._params = (("topic", topic), ("keepAliveInterval", str(seconds)))
-        self._silence = float(KEEP_ALIVE_MISSES * seconds)
-        self._reconnect = reconnect
-        self._max_reconnects = max_reconnects
-        self._backoff_initial = backoff_initial
-        self._backoff_max = backoff_max
+        self._options = options
+        self._params = (("topic", topic), ("keepAliveInterval", str(options.keep_alive_interval)))
+        self._silence = options.silence_timeout
+        self._state = Lifecycle("MqttStream")
         self.reconnects = 0
         self.last_event_id: str | None = None
         self.skipped = 0
@@ -152,20 +140,18 @@ class MqttStream:
         self._opened_at = self._last_byte = 0.0
         self._outage_from: float | None = None
         self._sent_id = False  # the current connection was sent Last-Event-ID
-        self._entered = False
-        self._closed = False
         self._finished = False
         self._busy = False
         self._attempts = 0
         self._server_retry: float | None = None
         self._error: LosantError | None = None
         self._pending: deque[str] = deque()
-        self._cm: AbstractAsyncContextManager[httpx.Response] | None = None
-        self._chunks: AsyncIterator[bytes] | None = None
+        # The open connection; None between connections and once finished.
+        self._response: StreamResponse | None = None
         self._decoder = SSEDecoder()
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open" if self._entered else "unopened"
+        state = self._state.state.name.lower()
         return f"<MqttStream topic={self._topic!r} {state} reconnects={self.reconnects}>"
 
     @property
@@ -176,7 +162,7 @@ class MqttStream:
     @property
     def is_closed(self) -> bool:
         """Whether ``aclose()`` has run (directly or by leaving ``async with``)."""
-        return self._closed
+        return self._state.is_closed
 
     @property
     def silence_timeout(self) -> float:
@@ -202,11 +188,7 @@ class MqttStream:
                 every allowed attempt failed.
             APIConnectionError: Every allowed attempt failed to connect.
         """
-        if self._closed:
-            raise ClientClosedError("This MqttStream is closed.")
-        if self._entered:
-            raise RuntimeError("This MqttStream is already open.")
-        self._entered = True
+        self._state.enter()
         try:
             try:
                 await self._open()
@@ -228,16 +210,15 @@ class MqttStream:
 
     async def aclose(self) -> None:
         """Close the HTTP connection. Idempotent; completes even when cancelled."""
-        if self._closed:
+        if not self._state.close():
             return
-        self._closed = True
         self._pending.clear()
         self._error = None
-        await self._drop(None)
+        await self._drop()
 
     def __del__(self) -> None:
         # No cleanup here (it would need the event loop): only a warning.
-        if getattr(self, "_cm", None) is not None and not getattr(self, "_closed", True):
+        if getattr(self, "_response", None) is not None and not self._state.is_closed:
             warnings.warn(
                 f"{self!r} was never closed; use 'async with' or 'await stream.aclose()'",
                 ResourceWarning,
@@ -275,38 +256,40 @@ class MqttStream:
 
     async def _next_event(self) -> str:
         """Data of the next ``mqttMessage`` event; reads only when none is pending."""
-        if self._closed:
-            raise ClientClosedError("This MqttStream is closed.")
-        if not self._entered:
+        state = self._state
+        state.check_open()
+        if state.state is State.UNOPENED:
             raise RuntimeError("Open the stream first: 'async with stream: ...'")
         while not self._pending:
-            if self._closed:  # by another task, while this one was reading
+            if state.is_closed:  # by another task, while this one was reading
                 raise ClientClosedError("This MqttStream was closed.")
-            if self._chunks is None:
+            response = self._response
+            if response is None:
                 if self._finished:
                     raise StopAsyncIteration
                 await self._retry(counting=True)
                 continue
             try:
                 with anyio.fail_after(self._silence):
-                    chunk = await self._chunks.__anext__()
-            except StopAsyncIteration:
-                self._error = APIConnectionError("The server closed the stream.")
-                await self._lose(None)
-                continue
+                    chunk = await response.read_chunk()
             except TimeoutError:
                 self._error = APITimeoutError(
                     f"No data on the stream for {self._silence:g} s: connection presumed dead."
                 )
-                await self._lose(None)
+                await self._lose()
                 continue
-            except Exception as exc:
-                self._error = await self._lose(exc)
+            except Exception as exc:  # our error: read_chunk maps httpx's
+                self._error = _as_error(exc)
+                await self._lose()
                 continue
             except BaseException:
                 # Cancelled mid-read: the response is in an unknown state.
-                await self._lose(None)
+                await self._lose()
                 raise
+            if not chunk:
+                self._error = APIConnectionError("The server closed the stream.")
+                await self._lose()
+                continue
             self._last_byte = now = monotonic()
             if self._attempts and now - self._opened_at >= self._silence:
                 # Issue 11, defect 3: healthy only once still talking a full
@@ -337,11 +320,11 @@ class MqttStream:
             self._topic,
         )
 
-    async def _lose(self, exc: BaseException | None) -> LosantError:
+    async def _lose(self) -> None:
         """Drop a connection that was live: an outage starts at its last byte."""
         if self._outage_from is None:
             self._outage_from = self._last_byte
-        return await self._drop(exc)
+        await self._drop()
 
     def _end_outage(self, *, replayed: bool) -> None:
         """Record the outage in progress, if any, as ending now."""
@@ -361,45 +344,36 @@ class MqttStream:
         last_id = sendable_event_id(self.last_event_id)
         headers = None if last_id is None else {"Last-Event-ID": last_id}
         self._sent_id = last_id is not None
-        cm = self._transport.stream(
-            "GET", self._path, params=self._params, headers=headers, read_timeout=self._silence
+        response = self._response = await self._transport.open_stream(
+            self._path, params=self._params, headers=headers, read_timeout=self._silence
         )
-        response = await cm.__aenter__()
-        self._cm = cm
         self._opened_at = self._last_byte = monotonic()
         if response.status_code == 204:
             # SSE: 204 No Content tells the client to stop reconnecting.
             self._finished = True
-            await self._drop(None)
+            await self._drop()
             return
         content_type = response.headers.get("content-type", "")
         if content_type.partition(";")[0].strip().lower() != "text/event-stream":
-            await self._drop(None)
+            await self._drop()
             raise APIResponseValidationError(
                 f"Expected a text/event-stream response, got {content_type[:100]!r}.",
                 status_code=response.status_code,
             )
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        if encoding in ("", "identity"):
-            # The body stream itself: one block per network read, and no
-            # async generators (httpx's aiter_raw/aiter_bytes are ones, and
-            # trio warns when one is dropped unexhausted, httpx #3686).
-            self._chunks = cast("AsyncIterable[bytes]", response.stream).__aiter__()
-        else:
-            self._chunks = response.aiter_bytes()
         self._decoder = SSEDecoder(self.last_event_id or "")
 
     async def _retry(self, *, counting: bool) -> None:
         """Re-open after ``self._error`` ended a connection, or raise the final error."""
+        options = self._options
         while True:
             error = self._error
             if error is None:  # pragma: no cover - every caller sets it
                 error = APIConnectionError("The stream ended.")
             retry_after = error.retry_after if isinstance(error, RateLimitError) else None
             if (
-                not self._reconnect
-                or not is_retryable(error)
-                or (self._max_reconnects is not None and self._attempts >= self._max_reconnects)
+                not options.reconnect
+                or not should_reconnect(error)
+                or (options.max_reconnects is not None and self._attempts >= options.max_reconnects)
                 # A wait beyond MAX_RETRY_AFTER is the caller's to decide on.
                 or (retry_after is not None and retry_after > MAX_RETRY_AFTER)
             ):
@@ -410,12 +384,12 @@ class MqttStream:
             self._attempts += 1
             delay = reconnect_delay(
                 self._attempts,
-                initial=self._backoff_initial,
-                maximum=self._backoff_max,
+                initial=options.backoff_initial,
+                maximum=options.backoff_max,
                 server_retry=self._server_retry,
                 retry_after=retry_after,
             )
-            await anyio.sleep(0 if _retry._zero_delay else delay)
+            await anyio.sleep(0 if delays_off() else delay)
             try:
                 await self._open()
             except LosantError as exc:
@@ -427,55 +401,20 @@ class MqttStream:
                 self.reconnects += 1
             return
 
-    async def _drop(self, exc: BaseException | None) -> LosantError:
-        """Close the current connection; return ``exc`` as our error type.
-
-        ``exc`` goes through the transport's context manager, which maps
-        httpx errors to ours (no other module catches httpx exceptions).
-        """
-        with anyio.CancelScope(shield=True):
-            translated = await self._close_connection(exc)
-        return translated  # noqa: RET504 - a cancel scope may swallow, says mypy
-
-    async def _close_connection(self, exc: BaseException | None) -> LosantError:
-        chunks, cm = self._chunks, self._cm
-        self._chunks = self._cm = None
-        translated: LosantError | None = exc if isinstance(exc, LosantError) else None
-        if cm is not None:
+    async def _drop(self) -> None:
+        """Close the current connection, if any (``aclose`` shields itself)."""
+        response, self._response = self._response, None
+        if response is not None:
             try:
-                if exc is None or translated is not None:
-                    await cm.__aexit__(None, None, None)
-                else:
-                    await cm.__aexit__(type(exc), exc, exc.__traceback__)
-            except LosantError as mapped:
-                translated = translated or mapped
-            except Exception:  # closing a broken response may fail too
-                pass
-        if chunks is not None:
-            await _finish(chunks)
-        if translated is None:
-            name = type(exc).__name__ if exc is not None else "closed"
-            translated = APIConnectionError(f"The stream connection failed ({name}).")
-            translated.__cause__ = exc
-        return translated
+                await response.aclose()
+            except Exception:  # closing a broken connection may fail too
+                _log.debug("Closing the stream of %r failed", self._topic, exc_info=True)
 
 
-async def _finish(chunks: AsyncIterator[bytes]) -> None:
-    """Run a closed response's body iterator to its end.
-
-    httpx and httpcore read a body through nested async generators. Closing
-    the outer one leaves the inner ones, suspended at their ``yield``, to the
-    garbage collector, and trio warns about each (httpx #3686). Reading a
-    closed response fails at once, and that error unwinds every level. The
-    bounds only guard against a body stream that keeps going once closed.
-    """
-    with anyio.move_on_after(STREAM_FINISH_TIMEOUT):
-        for _ in range(STREAM_FINISH_READS):
-            try:
-                await chunks.__anext__()
-            except Exception:  # StopAsyncIteration, or the closed stream's error
-                return
-    aclose = getattr(chunks, "aclose", None)
-    if aclose is not None:
-        with contextlib.suppress(Exception):
-            await aclose()
+def _as_error(exc: Exception) -> LosantError:
+    """``exc`` as our error: ``read_chunk`` maps httpx errors; anything else is wrapped."""
+    if isinstance(exc, LosantError):
+        return exc
+    error = APIConnectionError(f"The stream connection failed ({type(exc).__name__}).")
+    error.__cause__ = exc
+    return error

@@ -20,8 +20,9 @@ import pytest
 
 from losant_async import _retry as retry_module
 from losant_async._exceptions import APIConnectionError, AuthenticationError, PoolTimeoutError
+from losant_async._retry import RetryPolicy
 from losant_async._streams import MqttStream, MqttStreamGroup
-from losant_async._transport import RetryPolicy, Transport
+from losant_async._transport import Transport
 
 if TYPE_CHECKING:
     from losant_async.testing import LocalLosant

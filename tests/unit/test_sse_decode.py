@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import gc
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -14,10 +16,11 @@ import attrs
 import httpx
 import pytest
 import respx
+from httpx_sse import _decoders as httpx_sse_decoders
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from losant_async._constants import SSE_MAX_EVENT_BYTES
+from losant_async._constants import SSE_MAX_EVENT_BYTES, SSE_MAX_RETRY_DIGITS
 from losant_async._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
@@ -31,15 +34,16 @@ from losant_async._exceptions import (
     PoolTimeoutError,
     RateLimitError,
 )
+from losant_async._retry import reconnect_delay as _reconnect_delay
+from losant_async._retry import should_reconnect as is_retryable
 from losant_async._streams import MqttStream, MqttStreamGroup
 from losant_async._streams._decoder import SSEDecoder, to_message
-from losant_async._streams._policy import (
+from losant_async._streams._values import (
     StreamGap,
+    StreamOptions,
     check_keep_alive_interval,
-    is_retryable,
     sendable_event_id,
 )
-from losant_async._streams._policy import reconnect_delay as _reconnect_delay
 from losant_async._transport import Transport
 from tests.conftest import APP_ID, BASE_URL, TOKEN
 
@@ -183,6 +187,108 @@ def test_any_chunking_gives_the_same_events(cuts: list[int]) -> None:
     assert not decoder.has_partial
 
 
+# --- httpx-sse as a differential oracle ------------------------------------------
+#
+# The same bytes, split at the same points, go to our decoder and to httpx-sse's
+# (the way its ``aiter_sse`` reads a response: UTF-8 text chunks, its
+# ``SSELineDecoder``, then ``SSEDecoder.decode`` line by line), as the HTTP/1.1
+# parser is checked against h11. Where we follow the WHATWG rules
+# (https://html.spec.whatwg.org/multipage/server-sent-events.html, 9.2.6) and
+# httpx-sse does not, the harness applies the rule to httpx-sse's side:
+#
+# - an event is dispatched only when it has a data line; httpx-sse also
+#   dispatches one that has only ``event``, ``id`` or ``retry``;
+# - ``retry`` takes ASCII digits only (we also cap them at
+#   ``SSE_MAX_RETRY_DIGITS``); httpx-sse takes whatever ``int()`` does
+#   (``+5``, `` 5``, ``1_0``, other scripts' digits);
+# - a leading byte order mark is dropped (UTF-8 decode); httpx keeps it.
+#
+# Our other deliberate differences are not reached here: the 1 MiB cap on a
+# line or an event (the streams below are small; capped input has its own
+# tests above), and ids that cannot be sent back as ``Last-Event-ID``, which
+# the decoder keeps as they are (the stream's ``sendable_event_id`` decides
+# what goes back, tested below).
+
+_ORACLE_VALUES = st.one_of(
+    st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n"), max_size=12),
+    st.integers(min_value=0, max_value=10**12).map(str),
+    st.sampled_from(["", "mqttMessage", '{"topic":"a","message":"m"}', " 7", "+3", "\x00"]),
+    st.just("\u0663"),  # ARABIC-INDIC DIGIT THREE: int() takes it, the SSE rules do not
+)
+_ORACLE_LINES = st.one_of(
+    st.builds(
+        lambda name, sep, value: name + sep + value,
+        st.sampled_from(["data", "event", "id", "retry", "", "dat", "Data", "\ufeffdata"]),
+        st.sampled_from([":", ": ", ":  ", ""]),
+        _ORACLE_VALUES,
+    ),
+    st.sampled_from(["", "", "event: mqttMessage", "event:mqttMessage", ": keep-alive"]),
+    st.just("retry: 9"),
+    st.just('event: mqttMessage\ndata: {"topic":"t","message":"x"}\n'),
+)
+_ORACLE_STREAMS = st.builds(
+    lambda bom, lines, ends, junk: (
+        (b"\xef\xbb\xbf" if bom else b"")
+        + b"".join(
+            (line + end).encode() for line, end in zip(lines, ends * len(lines), strict=False)
+        )
+        + junk
+    ),
+    st.booleans(),
+    st.lists(_ORACLE_LINES, max_size=30),
+    st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1, max_size=4),
+    st.sampled_from([b"", b"data: \xe2\x82\n\n", b"data: \xff\xfe x\r\n\r\n", b"data: tail"]),
+)
+_RETRY_DIGITS = re.compile(rf"[0-9]{{1,{SSE_MAX_RETRY_DIGITS}}}")
+
+
+def _httpx_sse_events(
+    chunks: Sequence[bytes],
+) -> tuple[list[tuple[str, str, str]], int | None]:
+    """httpx-sse's events (with the WHATWG rules above) and its last ``retry``."""
+    text_decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    lines_decoder = httpx_sse_decoders.SSELineDecoder()
+    oracle = httpx_sse_decoders.SSEDecoder()
+    texts = [text_decoder.decode(chunk) for chunk in chunks]
+    texts.append(text_decoder.decode(b"", final=True))
+    lines = [line for text in texts if text for line in lines_decoder.decode(text)]
+    lines += lines_decoder.flush()
+    if lines and lines[0].startswith("\ufeff"):
+        lines[0] = lines[0][1:]
+    events: list[tuple[str, str, str]] = []
+    retry: int | None = None
+    for line in lines:
+        name, _, value = line.partition(":")
+        if name == "retry" and not _RETRY_DIGITS.fullmatch(value.removeprefix(" ")):
+            continue  # ignored by the WHATWG rules
+        had_data = bool(oracle._data)
+        event = oracle.decode(line)
+        if event is None:
+            continue
+        if event.retry is not None:
+            retry = event.retry
+        if had_data:
+            events.append((event.event, event.data, event.id))
+    return events, retry
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_ORACLE_STREAMS, st.lists(st.integers(min_value=0, max_value=2000), max_size=12))
+def test_decoder_agrees_with_httpx_sse(raw: bytes, cuts: list[int]) -> None:
+    """Property: random SSE bytes, split anywhere, give the events httpx-sse gives."""
+    points = sorted({cut % (len(raw) + 1) for cut in cuts})
+    bounds = zip([0, *points], [*points, len(raw)], strict=True)
+    chunks = [raw[a:b] for a, b in bounds]
+    # As the stream ends (a partial event is dropped by both) ...
+    assert feed_all(chunks) == _httpx_sse_events(chunks)[0]
+    # ... and once a blank line ends the last event, so every retry: is seen.
+    closed = [*chunks, b"\n\n"]
+    decoder = SSEDecoder()
+    events, retry = _httpx_sse_events(closed)
+    assert feed_all(closed, decoder) == events
+    assert decoder.retry == retry
+
+
 # --- pure helpers -------------------------------------------------------------
 
 
@@ -260,6 +366,41 @@ def test_constructor_rejects_bad_settings() -> None:
     ):
         with pytest.raises(ValueError, match=r"."):
             MqttStream(transport, PATH, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"keep_alive_interval": True}, ValueError, "whole number of seconds"),
+        ({"reconnect": None}, TypeError, "reconnect must be a bool"),
+        ({"max_reconnects": 2.0}, TypeError, "an int or None"),
+        ({"max_reconnects": -1}, ValueError, ">= 0"),
+        ({"max_reconnects": 2**53}, ValueError, "2\\*\\*53"),
+        ({"backoff_initial": "1"}, TypeError, "backoff_initial must be a number"),
+        ({"backoff_max": math.nan}, ValueError, "backoff_max must be >= 0"),
+        ({"backoff_initial": 2.0, "backoff_max": 1.0}, ValueError, "must not exceed"),
+    ],
+)
+def test_stream_options_are_checked_once_with_one_message(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    """StreamOptions is the one check of the stream settings, for the façade and the stream."""
+    with pytest.raises(error, match=match):
+        StreamOptions(**kwargs)  # type: ignore[arg-type]
+    transport = Transport(token=TOKEN, base_url=BASE_URL, max_retries=0)
+    with pytest.raises(error, match=match):
+        MqttStream(transport, PATH, topic="t", **kwargs)  # type: ignore[arg-type]
+
+
+def test_stream_options_value() -> None:
+    """A whole float interval becomes its int; zero backoff is allowed; the value is frozen."""
+    options = StreamOptions(keep_alive_interval=5.0, backoff_initial=0, backoff_max=0)
+    assert (options.keep_alive_interval, options.silence_timeout) == (5, 15.0)
+    assert StreamOptions() == StreamOptions(keep_alive_interval=2)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        options.reconnect = False  # type: ignore[misc]
+    stream = MqttStream(Transport(token=TOKEN, base_url=BASE_URL), PATH, topic="t", options=options)
+    assert stream.silence_timeout == 15.0
 
 
 # --- MqttStream over respx ----------------------------------------------------
@@ -688,6 +829,28 @@ async def test_retry_after_beyond_limit_is_not_waited_for(
             pass  # pragma: no cover
     assert info.value.retry_after == 3600
     assert r.call_count == 1
+
+
+class _BrokenClose(Body):
+    async def aclose(self) -> None:
+        await super().aclose()
+        raise httpx.ReadError("reset while closing")
+
+
+@pytest.mark.anyio
+async def test_odd_read_and_close_failures_become_connection_errors(
+    transport: Transport, route: Callable[[Script], respx.Route]
+) -> None:
+    """A non-httpx error from a body read is an APIConnectionError; a failing close is ignored."""
+    odd = ValueError("odd body")
+    body = _BrokenClose([mqtt_event("a", "1"), odd])
+    route([httpx.Response(200, headers=SSE_HEADERS, stream=body)])
+    async with make_stream(transport, reconnect=False) as stream:
+        assert (await collect(stream, 1)) == ["1"]
+        with pytest.raises(APIConnectionError, match=r"connection failed \(ValueError\)") as info:
+            await stream.__anext__()
+    assert info.value.__cause__ is odd
+    assert body.closed.is_set()
 
 
 @pytest.mark.anyio

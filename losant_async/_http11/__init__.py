@@ -4,6 +4,19 @@
 HTTP/1.1 over TCP or TLS, ``httpx.AsyncHTTPTransport`` for whatever it does
 not do (proxies, HTTP/2, Unix sockets, client certificates, a bound local
 address).
+
+Inside, each module imports only from those listed after it:
+
+- ``_transport``: ``Http11Transport``, one request's way from pool to response
+- ``_body``: ``Body``, a response body read on demand (an ``httpx.AsyncByteStream``)
+- ``_pool``: ``Pool`` (one origin's idle list and cap) and ``Slots`` (a cap
+  with its FIFO waiters; the streams' slots)
+- ``_net``: connections, an asyncio protocol or an anyio stream, and opening them
+- ``_trio``: trio's read deadlines, one task per run (imported lazily by ``_net``)
+- ``_request``: the request line and header block, serialized and checked
+- ``_framing``: ``BodyReader``, the body's framing (Content-Length, chunked, EOF)
+- ``_head``: the response head parser (status line, fields, framing headers)
+- ``_errors``: how failures are worded, as httpx exceptions
 """
 
 from __future__ import annotations

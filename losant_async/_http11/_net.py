@@ -26,11 +26,13 @@ import httpx
 import sniffio
 from anyio.streams.tls import TLSAttribute
 
+from ._errors import message
+
 if TYPE_CHECKING:
     import asyncio
 
 # One network read asks for this much; asyncio reads up to 256 KiB on its own.
-READ_SIZE = 64 * 1024
+_READ_SIZE = 64 * 1024
 # Stop reading from the socket while this much is queued and unconsumed.
 _HIGH_WATER = 1024 * 1024
 # Wait for a plain socket to be readable, then read it: (sock, size, limit, owner).
@@ -49,10 +51,6 @@ class Conn(Protocol):
     def is_reusable(self) -> bool: ...
 
     async def aclose(self) -> None: ...
-
-
-def message(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
 
 
 def _expire(waiter: asyncio.Future[bool]) -> None:
@@ -253,9 +251,9 @@ class AnyioConn:
             return await self._receive(limit)
         sock = cast("socket.socket", self._plain)
         try:
-            data = sock.recv(READ_SIZE)
+            data = sock.recv(_READ_SIZE)
         except (BlockingIOError, InterruptedError):
-            return await wait_recv(sock, READ_SIZE, limit, self)
+            return await wait_recv(sock, _READ_SIZE, limit, self)
         except OSError as exc:
             raise httpx.ReadError(message(exc)) from exc
         # The bytes were already there: still one checkpoint, as every trio read
@@ -268,9 +266,9 @@ class AnyioConn:
     async def _receive(self, limit: float | None) -> bytes:
         try:
             if limit is None:
-                return await self._stream.receive(READ_SIZE)
+                return await self._stream.receive(_READ_SIZE)
             with anyio.CancelScope(deadline=anyio.current_time() + limit):
-                return await self._stream.receive(READ_SIZE)
+                return await self._stream.receive(_READ_SIZE)
         except anyio.EndOfStream:
             return b""
         except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:

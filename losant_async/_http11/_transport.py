@@ -4,24 +4,31 @@ Why not httpcore: its pool re-scans every connection several times per request
 and probes each idle socket (issue 7 measured ~1,000 µs of client CPU per
 request at 64 in flight, against ~150 µs here). This pool keeps a LIFO list of
 idle connections per origin and checks only the one it is about to reuse.
+
+A request's way through: ``_request.serialize_head`` → a connection from
+``_pool`` (or a new one from ``_net``) → ``_send`` → ``_head`` parses the
+response head → the body is in hand already (``httpx.ByteStream``) or is read
+on demand by ``_body.Body``, framed by ``_framing.BodyReader``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import ssl
 import time
-from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable
 from typing import Final
 
-import anyio
 import httpx
 import sniffio
 
-from . import _parser
+from ._body import Body
+from ._errors import too_large
+from ._framing import BodyReader
+from ._head import MAX_HEADER_BYTES, MAX_HEADERS, MAX_LINE_BYTES, HeadParser, quick_head
 from ._net import Conn, open_anyio, open_asyncio
+from ._pool import Pool, Slots
+from ._request import serialize_head
 
 DEFAULT_MAX_CONNECTIONS: Final = 100
 DEFAULT_KEEPALIVE_EXPIRY: Final = 5.0
@@ -31,146 +38,9 @@ _COALESCE_BYTES: Final = 64 * 1024
 _Origin = tuple[bytes, bytes, int]
 # Which requests are streams, and a per-request cap on the raw body; set by
 # ``losant_async._transport`` (issue 11, defects 2 and 10).
-STREAM_EXTENSION: Final = "losant_async.stream"
-MAX_BODY_EXTENSION: Final = "losant_async.max_body"
+_STREAM_EXTENSION: Final = "losant_async.stream"
+_MAX_BODY_EXTENSION: Final = "losant_async.max_body"
 _CLOSED_MESSAGE: Final = "the transport is closed"
-
-
-class _Waiter:
-    """A task waiting for a connection or a slot, and what it was handed."""
-
-    __slots__ = ("conn", "event", "granted")
-
-    def __init__(self) -> None:
-        self.event = anyio.Event()
-        self.conn: Conn | None = None
-        self.granted = False
-
-
-class _Slots:
-    """Connections counted against a cap, with a FIFO queue of tasks waiting for one.
-
-    A released connection or slot goes straight to the first waiter: a task
-    that releases one cannot take it back while others wait, so waiters are
-    served in order (issue 11, defect 8).
-    """
-
-    __slots__ = ("active", "closed", "count", "waiters")
-
-    def __init__(self) -> None:
-        self.active: set[Conn] = set()
-        self.count = 0
-        self.closed = False
-        self.waiters: deque[_Waiter] = deque()
-
-    def _grant(self, conn: Conn | None) -> bool:
-        """Hand ``conn`` (``None``: a free slot) to the first waiter, if any."""
-        if not self.waiters:
-            return False
-        waiter = self.waiters.popleft()
-        waiter.conn = conn
-        waiter.granted = True
-        waiter.event.set()
-        return True
-
-    def release_slot(self) -> None:
-        """Free one slot: to the first waiter, or back to the count."""
-        if not self._grant(None):
-            self.count -= 1
-
-    def pass_on(self, waiter: _Waiter) -> None:
-        """Give on what a cancelled waiter was granted (a slot: streams hand over nothing else)."""
-        self.release_slot()
-
-    async def wait(self, patience: float | None) -> _Waiter:
-        """Queue up and wait until granted something, ``patience`` s pass, or close."""
-        waiter = _Waiter()
-        self.waiters.append(waiter)
-        try:
-            with anyio.move_on_after(patience):
-                await waiter.event.wait()
-        except BaseException:
-            if waiter.granted:
-                self.pass_on(waiter)
-            else:
-                self._forget(waiter)
-            raise
-        if not waiter.granted:
-            self._forget(waiter)
-        return waiter
-
-    def _forget(self, waiter: _Waiter) -> None:
-        with contextlib.suppress(ValueError):
-            self.waiters.remove(waiter)
-
-    async def finish(self, conn: Conn, *, reusable: bool) -> None:
-        """A connection whose response was read in full: streams close it."""
-        await self.discard(conn)
-
-    async def discard(self, conn: Conn) -> None:
-        """Close a connection and free its slot; safe under cancellation."""
-        if conn in self.active:
-            self.active.discard(conn)
-            self.release_slot()
-        await conn.aclose()
-
-    def close(self) -> list[Conn]:
-        """Mark closed, wake every waiter, and return the connections to close."""
-        self.closed = True
-        conns = list(self.active)
-        self.active.clear()
-        self.count = 0
-        waiters = list(self.waiters)
-        self.waiters.clear()
-        for waiter in waiters:
-            waiter.event.set()  # not granted: it sees the transport closed
-        return conns
-
-
-class _Pool(_Slots):
-    """The connections of one origin: a LIFO idle list and a cap on the total."""
-
-    __slots__ = ("host", "idle", "max_idle", "port", "tls")
-
-    def __init__(
-        self, host: str, port: int, tls: ssl.SSLContext | None, max_idle: int | None = None
-    ) -> None:
-        super().__init__()
-        self.host = host
-        self.port = port
-        self.tls = tls
-        self.idle: list[Conn] = []
-        self.max_idle = max_idle
-
-    def pass_on(self, waiter: _Waiter) -> None:
-        """Give on what a cancelled waiter was granted: a sound connection, or a slot."""
-        conn = waiter.conn
-        if conn is None:
-            self.release_slot()
-        elif not self._grant(conn):
-            # No await here (we are being cancelled): kept idle even past
-            # max_keepalive_connections, still within max_connections.
-            self.active.discard(conn)
-            self.idle.append(conn)
-
-    async def finish(self, conn: Conn, *, reusable: bool) -> None:
-        """Put a connection whose response was read in full back on the idle list."""
-        if not reusable or self.closed:
-            await self.discard(conn)
-            return
-        conn.idle_since = time.monotonic()
-        if self._grant(conn):
-            return  # straight to the first waiter: it stays active
-        if self.max_idle is not None and len(self.idle) >= self.max_idle:
-            await self.discard(conn)  # beyond max_keepalive_connections
-            return
-        self.active.discard(conn)
-        self.idle.append(conn)
-
-    def close(self) -> list[Conn]:
-        conns = self.idle + super().close()
-        self.idle.clear()
-        return conns
 
 
 class Http11Transport(httpx.AsyncBaseTransport):
@@ -211,9 +81,9 @@ class Http11Transport(httpx.AsyncBaseTransport):
         max_body_size: int | None = None,
         max_streams: int | None = None,
         trust_env: bool = True,
-        max_header_bytes: int = _parser.MAX_HEADER_BYTES,
-        max_line_bytes: int = _parser.MAX_LINE_BYTES,
-        max_headers: int = _parser.MAX_HEADERS,
+        max_header_bytes: int = MAX_HEADER_BYTES,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        max_headers: int = MAX_HEADERS,
     ) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
@@ -235,8 +105,8 @@ class Http11Transport(httpx.AsyncBaseTransport):
             "max_headers": max_headers,
         }
         self._limit_args = (max_header_bytes, max_line_bytes, max_headers)
-        self._pools: dict[_Origin, _Pool] = {}
-        self._streams = _Slots()
+        self._pools: dict[_Origin, Pool] = {}
+        self._streams = Slots()
         # Serialized header blocks, checked once per distinct header list.
         self._heads: dict[tuple[tuple[bytes, bytes], ...], tuple[bytes, bool, int | None]] = {}
         self._closed = False
@@ -264,15 +134,15 @@ class Http11Transport(httpx.AsyncBaseTransport):
             self._ssl = ctx
         return self._ssl
 
-    def _pool(self, url: httpx.URL) -> _Pool:
+    def _pool(self, url: httpx.URL) -> Pool:
         scheme, host, port = url.raw_scheme, url.raw_host, url.port
         key = (scheme, host, port or 0)
         pool = self._pools.get(key)
         if pool is None:
             if scheme == b"https":
-                pool = _Pool(host.decode("ascii"), port or 443, self._ssl_context(), self._max_idle)
+                pool = Pool(host.decode("ascii"), port or 443, self._ssl_context(), self._max_idle)
             elif scheme == b"http":
-                pool = _Pool(host.decode("ascii"), port or 80, None, self._max_idle)
+                pool = Pool(host.decode("ascii"), port or 80, None, self._max_idle)
             else:
                 raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
             self._pools[key] = pool
@@ -284,7 +154,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
             self._expiry is None or time.monotonic() - conn.idle_since < self._expiry
         )
 
-    async def _acquire(self, pool: _Pool, timeouts: dict[str, float | None]) -> tuple[Conn, bool]:
+    async def _acquire(self, pool: Pool, timeouts: dict[str, float | None]) -> tuple[Conn, bool]:
         """A connection and whether it is reused: an idle one if sound, else a new one.
 
         A pooled connection seen dead here, before any byte of the request is
@@ -320,7 +190,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
             await handed.aclose()
         return await self._open(pool, pool, timeouts), False
 
-    async def _acquire_stream(self, pool: _Pool, timeouts: dict[str, float | None]) -> Conn:
+    async def _acquire_stream(self, pool: Pool, timeouts: dict[str, float | None]) -> Conn:
         """A new connection of its own for a stream, within ``max_streams``."""
         slots = self._streams
         limit = self._max_streams
@@ -339,7 +209,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
             )
         return await self._open(pool, slots, timeouts)
 
-    async def _open(self, pool: _Pool, slots: _Slots, timeouts: dict[str, float | None]) -> Conn:
+    async def _open(self, pool: Pool, slots: Slots, timeouts: dict[str, float | None]) -> Conn:
         """Connect within a slot already counted in ``slots``; the slot is freed on failure."""
         try:
             conn = await self._connect(pool, timeouts.get("connect"))
@@ -353,7 +223,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         return conn
 
     @staticmethod
-    async def _connect(pool: _Pool, limit: float | None) -> Conn:
+    async def _connect(pool: Pool, limit: float | None) -> Conn:
         if sniffio.current_async_library() == "asyncio":
             return await open_asyncio(pool.host, pool.port, pool.tls, limit)
         return await open_anyio(pool.host, pool.port, pool.tls, limit)
@@ -365,14 +235,14 @@ class Http11Transport(httpx.AsyncBaseTransport):
         extensions = request.extensions
         timeouts: dict[str, float | None] = extensions.get("timeout") or {}
         pool = self._pool(request.url)
-        head, chunked, length = _parser.serialize_head(request, self._heads)
+        head, chunked, length = serialize_head(request, self._heads)
         try:
             body: bytes | None = request.content
         except httpx.RequestNotRead:
             body = None
-        max_body: int | None = extensions.get(MAX_BODY_EXTENSION, self._max_body)
-        slots: _Slots
-        if extensions.get(STREAM_EXTENSION):
+        max_body: int | None = extensions.get(_MAX_BODY_EXTENSION, self._max_body)
+        slots: Slots
+        if extensions.get(_STREAM_EXTENSION):
             slots = self._streams
             conn = await self._acquire_stream(pool, timeouts)
         else:
@@ -395,7 +265,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
 
     async def _exchange(
         self,
-        slots: _Slots,
+        slots: Slots,
         conn: Conn,
         request: httpx.Request,
         timeouts: dict[str, float | None],
@@ -404,7 +274,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
     ) -> httpx.Response:
         read_timeout = timeouts.get("read")
         method = request.method.encode("ascii")
-        parser: _parser.HeadParser | None = None
+        parser: HeadParser | None = None
         received = False
         while True:
             try:
@@ -424,16 +294,16 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 ) from write_error
             if parser is None:
                 # Nearly always the whole head comes in the first read.
-                parsed = _parser.quick_head(data, method, *self._limit_args)
+                parsed = quick_head(data, method, *self._limit_args)
                 if parsed is not None:
                     break
-                parser = _parser.HeadParser(method, **self._limits)
+                parser = HeadParser(method, **self._limits)
             received = True
             parsed = parser.feed(data)
             if parsed is not None:
                 break
         parsed_head, rest = parsed
-        reader = _parser.BodyReader(
+        reader = BodyReader(
             parsed_head,
             max_line_bytes=self._limits["max_line_bytes"],
             max_headers=self._limits["max_headers"],
@@ -441,16 +311,16 @@ class Http11Transport(httpx.AsyncBaseTransport):
         keep_alive = parsed_head.reusable and write_error is None
         length = parsed_head.content_length
         if max_body is not None and length is not None and length > max_body:
-            raise _too_large(max_body)
+            raise too_large(max_body)
         first = reader.feed(rest) if rest else b""
         if max_body is not None and reader.received > max_body:
-            raise _too_large(max_body)
+            raise too_large(max_body)
         stream: httpx.AsyncByteStream
         if reader.done:
             await slots.finish(conn, reusable=keep_alive and not reader.trailing)
             stream = httpx.ByteStream(first)
         else:
-            stream = _Body(slots, conn, reader, first, read_timeout, keep_alive, max_body)
+            stream = Body(slots, conn, reader, first, read_timeout, keep_alive, max_body)
         return httpx.Response(
             parsed_head.status,
             headers=parsed_head.headers,
@@ -524,69 +394,3 @@ class Http11Transport(httpx.AsyncBaseTransport):
             conns += pool.close()
         for conn in conns:
             await conn.aclose()
-
-
-def _too_large(max_body: int) -> httpx.RemoteProtocolError:
-    return httpx.RemoteProtocolError(
-        f"response body exceeds max_body_size ({max_body} bytes): the rest was not read"
-    )
-
-
-class _Body(httpx.AsyncByteStream):
-    """A response body being read: one block per network read."""
-
-    def __init__(
-        self,
-        pool: _Slots,
-        conn: Conn,
-        reader: _parser.BodyReader,
-        first: bytes,
-        read_timeout: float | None,
-        keep_alive: bool,
-        max_body: int | None,
-    ) -> None:
-        self._pool = pool
-        self._conn: Conn | None = conn
-        self._reader = reader
-        self._first = first
-        self._timeout = read_timeout
-        self._keep_alive = keep_alive
-        self._max_body = max_body
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._first:
-            first, self._first = self._first, b""
-            return first
-        reader = self._reader
-        while (conn := self._conn) is not None:
-            if self._pool.closed:
-                self._conn = None
-                raise httpx.ReadError("the transport was closed")
-            try:
-                data = await conn.recv(self._timeout)
-                block = reader.feed(data) if data else b""
-                if not data:
-                    reader.feed_eof()
-                max_body = self._max_body
-                if max_body is not None and reader.received > max_body:
-                    raise _too_large(max_body)
-            except BaseException:
-                # Cancelled or failed mid-body: the connection's framing is lost.
-                self._conn = None
-                await self._pool.discard(conn)
-                raise
-            if reader.done:
-                self._conn = None
-                await self._pool.finish(conn, reusable=self._keep_alive and not reader.trailing)
-            if block:
-                return block
-        raise StopAsyncIteration
-
-    async def aclose(self) -> None:
-        """Give up the rest of the body; the connection is closed, not reused."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await self._pool.discard(conn)

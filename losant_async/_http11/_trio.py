@@ -11,7 +11,8 @@ what ``notify_closing`` asks for.
 
 Semantics are httpx's read timeout: each wait for data is bounded by the
 limit, counted from the start of that wait (not of the response). Imported
-only when trio is running, by ``_net``.
+only when trio is running, by ``_net.AnyioConn``; it imports nothing of
+``_net`` back.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import socket
 import httpx
 import trio
 
-from ._net import message
+from ._errors import message
 
 
 class _Deadlines:

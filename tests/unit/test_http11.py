@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from losant_async._http11 import Http11Transport, _parser, default_transport
-from losant_async._http11._transport import _Pool
+from losant_async._http11 import Http11Transport, _framing, _head, default_transport
+from losant_async._http11._pool import Pool
 
 pytestmark = pytest.mark.anyio
 
@@ -193,7 +193,7 @@ async def fetch(t: httpx.AsyncBaseTransport, req: httpx.Request) -> tuple[httpx.
     return response, body
 
 
-def pool_of(t: Http11Transport) -> _Pool:
+def pool_of(t: Http11Transport) -> Pool:
     (pool,) = t._pools.values()
     return pool
 
@@ -715,17 +715,17 @@ def _h11_parse(chunks: list[bytes], method: bytes) -> tuple[object, ...]:
 
 def _our_parse(chunks: list[bytes], method: bytes) -> tuple[object, ...]:
     buf = b""
-    reader: _parser.BodyReader | None = None
+    reader: _framing.BodyReader | None = None
     body = b""
     try:
         for chunk in chunks:
             if reader is None:
                 buf += chunk
-                parsed = _parser.parse_head(buf, method)
+                parsed = _head.parse_head(buf, method)
                 if parsed is None:
                     continue
                 head, used = parsed
-                reader = _parser.BodyReader(head)
+                reader = _framing.BodyReader(head)
                 chunk = buf[used:]
             body += reader.feed(chunk)
             if reader.done:
@@ -878,24 +878,24 @@ def test_parser_agrees_with_h11_on_hostile_input(
 def _h11_rules() -> Iterator[None]:
     """The parser with h11's rules where ours are deliberately different."""
     saved = (
-        _parser._CHUNK_RE,
-        _parser._VERSIONS,
-        _parser._TRAILER_FORBIDDEN,
-        _parser._SKIP_BLANK_LINES,
+        _framing._CHUNK_RE,
+        _head._VERSIONS,
+        _framing._TRAILER_FORBIDDEN,
+        _head._SKIP_BLANK_LINES,
     )
     # h11: chunk-ext is ";.*"; any "HTTP/d.d"; any trailer; no blank line skipped.
-    _parser._CHUNK_RE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;.*)?[ \t]*\r\n")
-    _parser._VERSIONS = frozenset(b"%d.%d" % (a, b) for a in range(10) for b in range(10))
-    _parser._TRAILER_FORBIDDEN = frozenset()
-    _parser._SKIP_BLANK_LINES = False
+    _framing._CHUNK_RE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;.*)?[ \t]*\r\n")
+    _head._VERSIONS = frozenset(b"%d.%d" % (a, b) for a in range(10) for b in range(10))
+    _framing._TRAILER_FORBIDDEN = frozenset()
+    _head._SKIP_BLANK_LINES = False
     try:
         yield
     finally:
         (
-            _parser._CHUNK_RE,
-            _parser._VERSIONS,
-            _parser._TRAILER_FORBIDDEN,
-            _parser._SKIP_BLANK_LINES,
+            _framing._CHUNK_RE,
+            _head._VERSIONS,
+            _framing._TRAILER_FORBIDDEN,
+            _head._SKIP_BLANK_LINES,
         ) = saved
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from losant_async._http11 import _parser
+from losant_async._http11 import _framing, _head
 
 FIXTURES = (
     Path(__file__).parents[2].parent / "shared" / "conformance" / "llhttp" / "test" / "response"
@@ -176,12 +176,12 @@ def _ours(case: Case) -> tuple[bool, int | None, list[tuple[bytes, bytes]], byte
     """Our verdict on the first response of the input, read up to EOF."""
     method = b"HEAD" if case.meta.get("skipBody") else b"GET"
     try:
-        parsed = _parser.parse_head(case.data, method)
+        parsed = _head.parse_head(case.data, method)
         if parsed is None:
             return False, None, [], b""
         head, used = parsed
         rest = case.data[used:]
-        reader = _parser.BodyReader(head)
+        reader = _framing.BodyReader(head)
         body = reader.feed(rest) if rest else b""
         if not reader.done:
             if case.accepted and not case.complete:

@@ -21,7 +21,7 @@ import sniffio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from losant_async._http11 import Http11Transport, _parser
+from losant_async._http11 import Http11Transport, _head, _request
 from tests.unit.test_http11 import _FUZZ, Req, Server, fetch, hostile, ok, request, responses
 
 pytestmark = pytest.mark.anyio
@@ -42,7 +42,7 @@ def srv() -> Iterator[Server]:
 
 def _reference(block: bytes, max_line: int, max_headers: int) -> object:
     try:
-        m, fields = _parser._parse_block(block, max_line, max_headers)
+        m, fields = _head._parse_block(block, max_line, max_headers)
     except httpx.RemoteProtocolError:
         return "error"
     return (m[1], m[2], m[3], fields)
@@ -54,7 +54,7 @@ def _blocks(data: bytes) -> list[bytes]:
     start = 0
     while len(out) < 3:
         try:
-            end = _parser._find_blank(data[start:], _parser.MAX_HEADER_BYTES)
+            end = _head.find_blank(data[start:], _head.MAX_HEADER_BYTES)
         except httpx.RemoteProtocolError:
             break
         if end < 0:
@@ -69,7 +69,7 @@ def _blocks(data: bytes) -> list[bytes]:
 def test_block_parser_agrees_with_line_parser(data: bytes, max_line: int) -> None:
     """Whatever block the fast parser accepts, it splits exactly as the line-by-line parser."""
     for block in _blocks(data):
-        fast = _parser._parse_block_fast(block, max_line, 3)
+        fast = _head._parse_block_fast(block, max_line, 3)
         if fast is not None:
             m, fields = fast
             assert (m[1], m[2], m[3], fields) == _reference(block, max_line, 3)
@@ -86,7 +86,7 @@ def test_block_parser_agrees_with_line_parser(data: bytes, max_line: int) -> Non
 )
 def test_plain_blocks_take_the_fast_path(block: bytes) -> None:
     """Ordinary heads are parsed by the whole-block path, with the reference result."""
-    fast = _parser._parse_block_fast(block, 16384, 256)
+    fast = _head._parse_block_fast(block, 16384, 256)
     assert fast is not None
     m, fields = fast
     assert (m[1], m[2], m[3], fields) == _reference(block, 16384, 256)
@@ -105,7 +105,7 @@ def test_plain_blocks_take_the_fast_path(block: bytes) -> None:
 )
 def test_unusual_blocks_defer_to_the_line_parser(block: bytes) -> None:
     """Folding, stray bytes and limits are left to the line-by-line parser."""
-    assert _parser._parse_block_fast(block, 40, 3) is None
+    assert _head._parse_block_fast(block, 40, 3) is None
 
 
 # --- request head: cached vs fresh --------------------------------------------------
@@ -127,13 +127,13 @@ def _req(method: str = "GET", **headers: str) -> httpx.Request:
 def test_cached_head_equals_fresh_head(req: httpx.Request) -> None:
     """A cache hit returns exactly what serializing anew returns."""
     cache: dict[tuple[tuple[bytes, bytes], ...], tuple[bytes, bool, int | None]] = {}
-    fresh = _parser.serialize_head(req)
-    assert _parser.serialize_head(req, cache) == fresh
+    fresh = _request.serialize_head(req)
+    assert _request.serialize_head(req, cache) == fresh
     assert len(cache) == 1
-    assert _parser.serialize_head(req, cache) == fresh  # from the cache
+    assert _request.serialize_head(req, cache) == fresh  # from the cache
     other = httpx.Request("PATCH", "http://h.test/z", headers=req.headers)
-    assert _parser.serialize_head(other, cache)[0].startswith(b"PATCH /z HTTP/1.1\r\n")
-    assert _parser.serialize_head(other, cache) == _parser.serialize_head(other)
+    assert _request.serialize_head(other, cache)[0].startswith(b"PATCH /z HTTP/1.1\r\n")
+    assert _request.serialize_head(other, cache) == _request.serialize_head(other)
 
 
 def test_cached_head_still_refuses_bad_values() -> None:
@@ -142,21 +142,21 @@ def test_cached_head_still_refuses_bad_values() -> None:
     bad = _req(**{"X-Evil": "a\r\nInjected: 1"})
     for _ in range(2):
         with pytest.raises(httpx.LocalProtocolError):
-            _parser.serialize_head(bad, cache)
+            _request.serialize_head(bad, cache)
     assert cache == {}
     good = _req()
-    _parser.serialize_head(good, cache)
+    _request.serialize_head(good, cache)
     bad_method = httpx.Request("GE T", "http://h.test/a", headers=good.headers)
     with pytest.raises(httpx.LocalProtocolError):
-        _parser.serialize_head(bad_method, cache)  # its headers are cached; its line is not
+        _request.serialize_head(bad_method, cache)  # its headers are cached; its line is not
 
 
 def test_head_cache_is_bounded() -> None:
     """The cache of header blocks never grows past its size."""
     cache: dict[tuple[tuple[bytes, bytes], ...], tuple[bytes, bool, int | None]] = {}
-    for i in range(_parser._FIELD_CACHE_SIZE * 2 + 3):
-        _parser.serialize_head(_req(**{"X-N": str(i)}), cache)
-        assert len(cache) <= _parser._FIELD_CACHE_SIZE
+    for i in range(_request._FIELD_CACHE_SIZE * 2 + 3):
+        _request.serialize_head(_req(**{"X-N": str(i)}), cache)
+        assert len(cache) <= _request._FIELD_CACHE_SIZE
 
 
 # --- read timeouts of the direct reads -------------------------------------------

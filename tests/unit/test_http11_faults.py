@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from losant_async._http11 import Http11Transport, _parser, default_transport
+from losant_async._http11 import Http11Transport, _framing, _head, default_transport
 from tests.unit.test_http11 import (
     _FUZZ,
     Req,
@@ -361,9 +361,9 @@ def test_head_dripped_byte_by_byte_parses_as_whole() -> None:
         b"HTTP/1.1 103 Early Hints\nLink: </a>\n\n"
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nA: b\r\n folded\r\n\r\nhi"
     )
-    whole = _parser.HeadParser(b"GET").feed(data)
+    whole = _head.HeadParser(b"GET").feed(data)
     assert whole is not None
-    parser = _parser.HeadParser(b"GET")
+    parser = _head.HeadParser(b"GET")
     result = None
     for i in range(len(data)):
         result = parser.feed(data[i : i + 1])
@@ -380,11 +380,11 @@ def test_too_many_interim_responses_are_refused() -> None:
     """More than MAX_INTERIM interim responses, even tiny ones, raise RemoteProtocolError."""
     interim = b"HTTP/1.1 100 Continue\r\n\r\n"
     with pytest.raises(httpx.RemoteProtocolError, match="interim"):
-        _parser.HeadParser(b"GET").feed(interim * (_parser.MAX_INTERIM + 1) + ok())
-    assert _parser.HeadParser(b"GET").feed(interim * _parser.MAX_INTERIM + ok()) is not None
+        _head.HeadParser(b"GET").feed(interim * (_head.MAX_INTERIM + 1) + ok())
+    assert _head.HeadParser(b"GET").feed(interim * _head.MAX_INTERIM + ok()) is not None
 
 
-def _outcome(parse: Callable[[], tuple[_parser.Head, bytes] | None]) -> object:
+def _outcome(parse: Callable[[], tuple[_head.Head, bytes] | None]) -> object:
     try:
         parsed = parse()
     except httpx.RemoteProtocolError:
@@ -399,9 +399,9 @@ def _outcome(parse: Callable[[], tuple[_parser.Head, bytes] | None]) -> object:
 @given(st.one_of(responses(), hostile(), st.binary(max_size=64)))
 def test_quick_head_agrees_with_the_incremental_parser(data: bytes) -> None:
     """Whatever the one-read fast path decides, HeadParser decides the same."""
-    quick = _outcome(lambda: _parser.quick_head(data, b"GET"))
+    quick = _outcome(lambda: _head.quick_head(data, b"GET"))
     if quick is not None:
-        assert quick == _outcome(lambda: _parser.HeadParser(b"GET").feed(data))
+        assert quick == _outcome(lambda: _head.HeadParser(b"GET").feed(data))
 
 
 # --- defect 6: chunked bodies decode in linear time -----------------------------------
@@ -413,10 +413,10 @@ def _chunked(total: int, size: int) -> bytes:
 
 
 def _decode_seconds(wire: bytes) -> float:
-    head = _parser.Head(200, b"OK", b"1.1", [], None, True, True)
+    head = _head.Head(200, b"OK", b"1.1", [], None, True, True)
     best = float("inf")
     for _ in range(3):  # best of three: the machine is shared
-        reader = _parser.BodyReader(head)
+        reader = _framing.BodyReader(head)
         started = time.perf_counter()
         out = reader.feed(wire)
         best = min(best, time.perf_counter() - started)
@@ -446,10 +446,10 @@ def test_two_mib_of_small_chunks_decode_quickly() -> None:
 
 
 def _parse(data: bytes) -> tuple[int, bytes]:
-    parsed = _parser.HeadParser(b"GET").feed(data)
+    parsed = _head.HeadParser(b"GET").feed(data)
     assert parsed is not None
     head, rest = parsed
-    reader = _parser.BodyReader(head)
+    reader = _framing.BodyReader(head)
     body = reader.feed(rest)
     assert reader.done
     return head.status, body

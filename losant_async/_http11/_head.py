@@ -1,11 +1,11 @@
-"""An I/O-free HTTP/1.1 response parser and request serializer.
+"""The response head: status line and header fields, parsed I/O-free.
 
 The grammar follows h11 (``h11/_abnf.py``, ``h11/_readers.py``) so that both
 accept and reject the same responses; ``tests/unit/test_http11.py`` fuzzes
 the two against each other. It is written out here rather than driven through
 ``h11.Connection`` because the event machinery costs more per request than the
-whole parse below. Body readers hand up one block per network read: chunked
-bodies are de-chunked and the pieces of one read joined.
+whole parse below. ``_framing`` reads the body this head announces;
+``_request`` shares the token grammar.
 """
 
 from __future__ import annotations
@@ -13,37 +13,24 @@ from __future__ import annotations
 import re
 from typing import Final
 
-import httpx
+from ._errors import protocol_error
 
 # RFC 9110 5.6.2 / 5.5 as h11 spells them.
-_TOKEN: Final = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
+TOKEN: Final = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
 _FIELD_VCHAR: Final = rb"[^\x00\s]"
 _FIELD_CONTENT: Final = _FIELD_VCHAR + rb"+(?:[ \t]+" + _FIELD_VCHAR + rb"+)*"
-_HEADER_RE: Final = re.compile(rb"(" + _TOKEN + rb"):[ \t]*((?:" + _FIELD_CONTENT + rb")?)[ \t]*")
+_HEADER_RE: Final = re.compile(rb"(" + TOKEN + rb"):[ \t]*((?:" + _FIELD_CONTENT + rb")?)[ \t]*")
 # Servers that leave out the reason phrase are common enough to accept.
 _STATUS_RE: Final = re.compile(
     rb"HTTP/([0-9]\.[0-9]) ([0-9]{3})(?: ((?:[ \t]|" + _FIELD_VCHAR + rb")*))?"
 )
-# RFC 9112 7.1.1: chunk-size *( BWS ";" BWS token [ BWS "=" BWS ( token /
-# quoted-string ) ] ) CRLF. Stricter than h11's ";.*": a bare CR, a NUL, an
-# unbalanced quote or an empty extension name ("2;") is how one parser's chunk
-# boundary becomes another's behind a proxy (issue 11, defect 7). Trailing
-# whitespace after the size is tolerated, as h11 does, for servers in the wild.
-_QUOTED: Final = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
-_CHUNK_EXT: Final = (
-    rb"(?:[ \t]*;[ \t]*" + _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED + rb"))?)*"
-)
-_CHUNK_RE = re.compile(rb"([0-9A-Fa-f]{1,20})" + _CHUNK_EXT + rb"[ \t]*\r\n")
 # Only these versions are HTTP/1.x as RFC 9112 defines it; "HTTP/5.6" is not.
 _VERSIONS = frozenset({b"1.0", b"1.1"})
-# Framing fields may not ride in a trailer (RFC 9110 6.5.1): a Content-Length
-# there is what h11 and llhttp reject as well.
-_TRAILER_FORBIDDEN = frozenset({b"content-length", b"transfer-encoding"})
 # Whether blank lines before a status line are skipped, as llhttp does (a real
 # aiohttp server sends a stray CRLF after a body); the h11 fuzz turns it off.
 _SKIP_BLANK_LINES = True
 _BLANK_RE: Final = re.compile(rb"\n\r?\n")
-_DIGITS_RE: Final = re.compile(rb"[0-9]+")
+DIGITS_RE: Final = re.compile(rb"[0-9]+")
 _FOLD_RE: Final = re.compile(rb"[ \t]+")
 _CONTENT_LENGTH_MAX_DIGITS: Final = 20
 # The same grammar over a whole head block at once, line ends included: a block
@@ -52,8 +39,8 @@ _CONTENT_LENGTH_MAX_DIGITS: Final = 20
 # After the colon, "[ \t]* field-content? [ \t]*" is exactly "no NUL and no
 # whitespace but SP / HTAB", so a line is checked by one character class and
 # its value is what lies between the outer SP / HTAB runs.
-_FIELD_LINES_RE: Final = re.compile(rb"(?:" + _TOKEN + rb":[^\x00\n\r\x0b\x0c]*\r?\n)*\r?\n")
-_FIELD_LINE_RE: Final = re.compile(rb"(" + _TOKEN + rb"):[ \t]*([^\r\n]*[^\s]|)[ \t]*\r?\n")
+_FIELD_LINES_RE: Final = re.compile(rb"(?:" + TOKEN + rb":[^\x00\n\r\x0b\x0c]*\r?\n)*\r?\n")
+_FIELD_LINE_RE: Final = re.compile(rb"(" + TOKEN + rb"):[ \t]*([^\r\n]*[^\s]|)[ \t]*\r?\n")
 _STATUS_LINE_RE: Final = re.compile(_STATUS_RE.pattern + rb"\r?\n")
 
 # len(b"connection"), len(b"content-length"), len(b"transfer-encoding").
@@ -68,10 +55,6 @@ MAX_INTERIM: Final = 32
 MAX_INTERIM_BYTES: Final = 64 * 1024
 
 Headers = list[tuple[bytes, bytes]]
-
-
-def _error(message: str) -> httpx.RemoteProtocolError:
-    return httpx.RemoteProtocolError(message)
 
 
 class Head:
@@ -116,7 +99,7 @@ class Head:
         return self.keep_alive and not self.ambiguous
 
 
-def _split_lines(block: bytes) -> list[bytes]:
+def split_lines(block: bytes) -> list[bytes]:
     """Lines of a block that ends in a blank line, without their terminators."""
     lines = block.split(b"\n")
     del lines[-2:]
@@ -131,7 +114,7 @@ def _unfold(lines: list[bytes]) -> list[bytes]:
         if fold is None:
             out.append(line)
         elif not out:
-            raise _error("continuation line at start of headers")
+            raise protocol_error("continuation line at start of headers")
         else:
             out[-1] = out[-1] + b" " + line[fold.end() :]
     return out
@@ -140,7 +123,7 @@ def _unfold(lines: list[bytes]) -> list[bytes]:
 def parse_fields(lines: list[bytes], max_headers: int) -> Headers:
     """Validate header (or trailer) lines into ``(name, value)`` pairs."""
     if len(lines) > max_headers:
-        raise _error("too many header fields")
+        raise protocol_error("too many header fields")
     for line in lines:
         if line[:1] in (b" ", b"\t"):
             lines = _unfold(lines)
@@ -150,17 +133,17 @@ def parse_fields(lines: list[bytes], max_headers: int) -> Headers:
     for line in lines:
         m = match(line)
         if m is None:
-            raise _error(f"illegal header line: {line[:80]!r}")
+            raise protocol_error(f"illegal header line: {line[:80]!r}")
         fields.append((m[1], m[2]))
     return fields
 
 
-def _find_blank(buf: bytes, max_bytes: int) -> int:
+def find_blank(buf: bytes, max_bytes: int) -> int:
     """The end of the first blank line in ``buf``, or -1 while more is needed."""
     m = _BLANK_RE.search(buf, 0, max_bytes + 2)
     if m is None:
         if len(buf) > max_bytes:
-            raise _error("response header block too large")
+            raise protocol_error("response header block too large")
         return -1
     return m.end()
 
@@ -227,11 +210,11 @@ class HeadParser:
             if n > start and buf[start] < 0x21:
                 # h11 rejects a leading blank or control byte at once (a stray
                 # CR, or a TLS record sent to a plain-text port).
-                raise _error("illegal status line")
+                raise protocol_error("illegal status line")
             m = _BLANK_RE.search(buf, max(scan - 2, start), start + max_bytes + 2)
             if m is None:
                 if n - start > max_bytes:
-                    raise _error("response header block too large")
+                    raise protocol_error("response header block too large")
                 self._buf = buf[start:] if start else buf
                 self._scan = n - start
                 return None
@@ -242,14 +225,14 @@ class HeadParser:
                 parsed = _parse_block(block, self._max_line_bytes, self._max_headers)
             sm, fields = parsed
             if sm[1] not in _VERSIONS:
-                raise _error(f"unsupported HTTP version {sm[1].decode('ascii')}")
+                raise protocol_error(f"unsupported HTTP version {sm[1].decode('ascii')}")
             status = int(sm[2])
             start = scan = end
             if status >= 200:
                 break
             if status < 100 or status == 101:
                 # No upgrade is ever requested, so a 101 cannot be followed.
-                raise _error(f"unexpected status {status}")
+                raise protocol_error(f"unexpected status {status}")
             _frame(fields, status, self._method, sm[1])
             self._count_interim(len(block), blocks=1)
         self._buf = b""
@@ -262,7 +245,7 @@ class HeadParser:
         self.interim += blocks
         self.interim_bytes += size
         if self.interim > MAX_INTERIM or self.interim_bytes > MAX_INTERIM_BYTES:
-            raise _error(
+            raise protocol_error(
                 f"too many interim (1xx) responses: over {MAX_INTERIM} "
                 f"or {MAX_INTERIM_BYTES} bytes before the final response"
             )
@@ -291,7 +274,7 @@ def quick_head(
         parsed = _parse_block(block, max_line_bytes, max_headers)
     sm, fields = parsed
     if sm[1] not in _VERSIONS:
-        raise _error(f"unsupported HTTP version {sm[1].decode('ascii')}")
+        raise protocol_error(f"unsupported HTTP version {sm[1].decode('ascii')}")
     status = int(sm[2])
     if status < 200:
         return None
@@ -330,13 +313,13 @@ def _parse_block(
     block: bytes, max_line_bytes: int, max_headers: int
 ) -> tuple[re.Match[bytes], Headers]:
     """Status line match and fields of one head block, line by line (the reference)."""
-    lines = _split_lines(block)
+    lines = split_lines(block)
     for line in lines:
         if len(line) > max_line_bytes:
-            raise _error("header line too long")
+            raise protocol_error("header line too long")
     m = _STATUS_RE.fullmatch(lines[0])
     if m is None:
-        raise _error(f"illegal status line: {lines[0][:80]!r}")
+        raise protocol_error(f"illegal status line: {lines[0][:80]!r}")
     return m, parse_fields(lines[1:], max_headers)
 
 
@@ -371,22 +354,22 @@ def _frame(fields: Headers, status: int, method: bytes, version: bytes) -> Head:
             if not value.isdigit():  # a list ("7, 7") or garbage; digits alone stand as is
                 values = {v.strip() for v in value.split(b",")}
                 if len(values) != 1:
-                    raise _error("conflicting Content-Length headers")
+                    raise protocol_error("conflicting Content-Length headers")
                 value = values.pop()
-            if _DIGITS_RE.fullmatch(value) is None or len(value) > _CONTENT_LENGTH_MAX_DIGITS:
-                raise _error("bad Content-Length")
+            if DIGITS_RE.fullmatch(value) is None or len(value) > _CONTENT_LENGTH_MAX_DIGITS:
+                raise protocol_error("bad Content-Length")
             if content_length is None:
                 content_length = value
             elif content_length != value:
-                raise _error("conflicting Content-Length headers")
+                raise protocol_error("conflicting Content-Length headers")
             else:
                 continue
         elif lower == b"transfer-encoding":
             if chunked:
-                raise _error("multiple Transfer-Encoding headers")
+                raise protocol_error("multiple Transfer-Encoding headers")
             value = value.lower()
             if value != b"chunked":
-                raise _error("only Transfer-Encoding: chunked is supported")
+                raise protocol_error("only Transfer-Encoding: chunked is supported")
             chunked = True
         elif lower == b"connection":
             options = value.lower()
@@ -407,225 +390,3 @@ def _frame(fields: Headers, status: int, method: bytes, version: bytes) -> Head:
     else:
         length, close = None, True
     return Head(status, b"", version, headers, length, chunked, not close, ambiguous)
-
-
-class BodyReader:
-    """Frames one response body: Content-Length, chunked, or read to EOF.
-
-    ``feed`` takes the bytes of one network read and returns the body bytes
-    in them (de-chunked); ``done`` turns true at the end of the message, and
-    ``trailing`` holds any bytes the server sent past it.
-    """
-
-    __slots__ = (
-        "_crlf",
-        "_left",
-        "_line",
-        "_max_headers",
-        "_max_line",
-        "_state",
-        "done",
-        "received",
-        "trailing",
-    )
-
-    def __init__(
-        self, head: Head, *, max_line_bytes: int = MAX_LINE_BYTES, max_headers: int = MAX_HEADERS
-    ) -> None:
-        self.done = False
-        self.trailing = b""
-        self.received = 0
-        self._line = b""
-        self._crlf = b""
-        self._max_line = max_line_bytes
-        self._max_headers = max_headers
-        if head.chunked:
-            self._state = _SIZE
-            self._left = 0
-        elif head.content_length is not None:
-            self._state = _LENGTH
-            self._left = head.content_length
-            self.done = self._left == 0
-        else:
-            self._state = _EOF
-            self._left = 0
-
-    def feed(self, data: bytes) -> bytes:
-        """Take one network read; return the body bytes it carried."""
-        if self.done:
-            self.trailing += data
-            return b""
-        state = self._state
-        if state == _LENGTH:
-            left = self._left
-            if len(data) >= left:
-                self.done = True
-                self.trailing = data[left:]
-                data = data[:left] if len(data) > left else data
-            self._left = left - len(data)
-        elif state != _EOF:
-            data = self._feed_chunked(data)
-        self.received += len(data)
-        return data
-
-    def feed_eof(self) -> None:
-        """The peer closed: fine for a read-to-EOF body, an error otherwise."""
-        if self.done:
-            return
-        if self._state == _EOF:
-            self.done = True
-            return
-        raise _error("peer closed connection without sending complete message body")
-
-    def _feed_chunked(self, data: bytes) -> bytes:
-        out: list[bytes] = []
-        pos, n = 0, len(data)
-        while pos < n:
-            if self._state == _CHUNK_DATA:
-                take = min(self._left, n - pos)
-                out.append(data[pos : pos + take])
-                pos += take
-                self._left -= take
-                if self._left == 0:
-                    self._state, self._crlf = _CRLF, b"\r\n"
-            elif self._state == _CRLF:
-                got = data[pos : pos + len(self._crlf)]
-                if got != self._crlf[: len(got)]:
-                    raise _error("malformed chunk footer")
-                pos += len(got)
-                self._crlf = self._crlf[len(got) :]
-                if not self._crlf:
-                    self._state = _SIZE
-            elif self._state == _SIZE:
-                pos = self._chunk_size(data, pos)
-            else:
-                pos = self._trailer(data, pos)
-                if self.done:
-                    self.trailing = data[pos:]
-                    break
-        return out[0] if len(out) == 1 else b"".join(out)
-
-    def _chunk_size(self, data: bytes, pos: int) -> int:
-        # The line is matched where it lies in ``data``: nothing after it is
-        # copied, so a read of many small chunks costs time linear in its size
-        # (issue 11, defect 6). Only a line split across reads is joined.
-        max_line = self._max_line
-        known = len(self._line)
-        if known:
-            line = self._line + data[pos : pos + max_line + 2]
-            idx = line.find(b"\r\n", max(known - 1, 0))
-            if idx < 0:
-                if len(line) > max_line:
-                    raise _error("chunk size line too long")
-                self._line = line
-                return len(data)
-            self._line = b""
-            if idx > max_line:
-                raise _error("chunk size line too long")
-            m = _CHUNK_RE.fullmatch(line, 0, idx + 2)
-            after = pos + idx + 2 - known
-        else:
-            idx = data.find(b"\r\n", pos, pos + max_line + 2)
-            if idx < 0:
-                if len(data) - pos > max_line:
-                    raise _error("chunk size line too long")
-                self._line = data[pos:]
-                return len(data)
-            m = _CHUNK_RE.fullmatch(data, pos, idx + 2)
-            after = idx + 2
-        if m is None:
-            raise _error("illegal chunk header")
-        self._left = int(m[1], 16)
-        self._state = _CHUNK_DATA if self._left else _TRAILER
-        return after
-
-    def _trailer(self, data: bytes, pos: int) -> int:
-        known = len(self._line)
-        buf = self._line + data[pos:]
-        if buf[:1] == b"\n":
-            end = 1
-        elif buf[:2] == b"\r\n":
-            end = 2
-        else:
-            end = _find_blank(buf, self._max_line)
-            if end < 0:
-                self._line = buf
-                return len(data)
-            for name, _ in parse_fields(_split_lines(buf[:end]), self._max_headers):
-                if name.lower() in _TRAILER_FORBIDDEN:
-                    raise _error(f"{name.decode('ascii')} in a trailer")
-        self._line = b""
-        self.done = True
-        return pos + end - known
-
-
-_LENGTH: Final = 0
-_EOF: Final = 1
-_SIZE: Final = 2
-_CHUNK_DATA: Final = 3
-_CRLF: Final = 4
-_TRAILER: Final = 5
-
-
-def _check_field(value: bytes) -> None:
-    if b"\r" in value or b"\n" in value or b"\x00" in value:
-        raise httpx.LocalProtocolError("illegal character in a request header")
-
-
-def _serialize_fields(raw: list[tuple[bytes, bytes]]) -> tuple[bytes, bool, int | None]:
-    """Validated header lines, blank line included; chunked?; declared Content-Length."""
-    parts: list[bytes] = []
-    chunked = False
-    length: int | None = None
-    for name, value in raw:
-        if _TOKEN_RE.fullmatch(name) is None:
-            raise httpx.LocalProtocolError("illegal header name")
-        _check_field(value)
-        if len(name) in (14, 17):
-            lower = name.lower()
-            if lower == b"content-length":
-                if _DIGITS_RE.fullmatch(value) is None:
-                    raise httpx.LocalProtocolError("illegal Content-Length")
-                length = int(value)
-            elif lower == b"transfer-encoding":
-                chunked = b"chunked" in value.lower()
-        parts += (name, b": ", value, b"\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts), chunked, length
-
-
-# Header blocks kept per cache (see ``serialize_head``); cleared when full.
-_FIELD_CACHE_SIZE: Final = 64
-
-
-def serialize_head(
-    request: httpx.Request,
-    cache: dict[tuple[tuple[bytes, bytes], ...], tuple[bytes, bool, int | None]] | None = None,
-) -> tuple[bytes, bool, int | None]:
-    """The request line and headers of ``request`` with the blank line after them.
-
-    Also returns whether the body is chunked and its declared Content-Length.
-    ``cache`` (the caller's dict) keeps each distinct header list checked and
-    serialized once: most requests repeat the client's default headers.
-    """
-    target = request.url.raw_path
-    method = request.method.encode("ascii")
-    _check_field(target)
-    if b" " in target or _TOKEN_RE.fullmatch(method) is None:
-        raise httpx.LocalProtocolError("illegal request line")
-    raw = request.headers.raw
-    if cache is None:
-        fields, chunked, length = _serialize_fields(raw)
-    else:
-        key = tuple(raw)
-        hit = cache.get(key)
-        if hit is None:
-            hit = _serialize_fields(raw)
-            if len(cache) >= _FIELD_CACHE_SIZE:
-                cache.clear()
-            cache[key] = hit
-        fields, chunked, length = hit
-    return b"%b %b HTTP/1.1\r\n%b" % (method, target, fields), chunked, length
-
-
-_TOKEN_RE: Final = re.compile(_TOKEN)

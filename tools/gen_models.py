@@ -17,7 +17,8 @@ Rules (docs/INTERNALS.md "_models", shared/API.md "Models"):
   ``_wire.py`` for the converter;
 - ``date-time`` -> ``datetime``; enums stay ``str`` (values in the docstring)
   and are validated only on input models; optional fields default to None;
-- every class has ``extra`` (unknown keys, wire names, read-only).
+- every class has ``extra`` (unknown keys, wire names, read-only) and
+  inherits ``_base.Model`` (``to_dict``, ``to_json``, the pydantic hook).
 """
 
 from __future__ import annotations
@@ -515,7 +516,7 @@ class Generator:
         if "datetime" in text:
             std.append("from datetime import datetime")
         lines += [*std, "", "import attrs", ""]
-        imports_from["_base"] = ["EMPTY", *sorted([*base_names, "freeze"])]
+        imports_from["_base"] = ["EMPTY", "Model", *sorted([*base_names, "freeze"])]
         for dep_module in sorted(imports_from):
             names_from = imports_from[dep_module]
             if dep_module != "_base":
@@ -544,7 +545,7 @@ class Generator:
         body.append(
             "    extra: Mapping[str, object] = attrs.field(default=EMPTY, converter=freeze)"
         )
-        return "\n".join(["@attrs.frozen(kw_only=True)", f"class {klass.name}:", *body])
+        return "\n".join(["@attrs.frozen(kw_only=True)", f"class {klass.name}(Model):", *body])
 
     def render_init(self) -> str:
         lines = [

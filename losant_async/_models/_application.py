@@ -10,6 +10,7 @@ import attrs
 
 from ._base import (
     EMPTY,
+    Model,
     array_validator,
     flag_validator,
     freeze,
@@ -43,7 +44,7 @@ _STATUS = ("skipped", "completed")
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationSummaryStorageStats:
+class ApplicationSummaryStorageStats(Model):
     """The ``storage_stats`` object of ``ApplicationSummary``.
 
     Attributes:
@@ -56,7 +57,7 @@ class ApplicationSummaryStorageStats:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationSummaryNotebookStats:
+class ApplicationSummaryNotebookStats(Model):
     """The ``notebook_stats`` object of ``ApplicationSummary``.
 
     Attributes:
@@ -70,7 +71,7 @@ class ApplicationSummaryNotebookStats:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationSummary:
+class ApplicationSummary(Model):
     """The ``summary`` object of ``Application``.
 
     Attributes:
@@ -108,7 +109,7 @@ class ApplicationSummary:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationFtueTracking:
+class ApplicationFtueTracking(Model):
     """An item of ``Application.ftue_tracking``.
 
     Attributes:
@@ -125,7 +126,7 @@ class ApplicationFtueTracking:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationArchiveConfigDeviceTag:
+class ApplicationArchiveConfigDeviceTag(Model):
     """An item of ``ApplicationArchiveConfig.device_tags``.
 
     Attributes:
@@ -144,7 +145,7 @@ class ApplicationArchiveConfigDeviceTag:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationArchiveConfigApplicationExportOptionsRepo:
+class ApplicationArchiveConfigApplicationExportOptionsRepo(Model):
     """The ``repo`` object of ``ApplicationArchiveConfigApplicationExportOptions``.
 
     Attributes:
@@ -161,7 +162,7 @@ class ApplicationArchiveConfigApplicationExportOptionsRepo:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationArchiveConfigApplicationExportOptions:
+class ApplicationArchiveConfigApplicationExportOptions(Model):
     """The ``application_export_options`` object of ``ApplicationArchiveConfig``.
 
     Attributes:
@@ -192,7 +193,7 @@ class ApplicationArchiveConfigApplicationExportOptions:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationArchiveConfigS3:
+class ApplicationArchiveConfigS3(Model):
     """The ``s3`` object of ``ApplicationArchiveConfig``.
 
     Attributes:
@@ -213,7 +214,7 @@ class ApplicationArchiveConfigS3:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationArchiveConfigGcs:
+class ApplicationArchiveConfigGcs(Model):
     """The ``gcs`` object of ``ApplicationArchiveConfig``.
 
     Attributes:
@@ -233,7 +234,7 @@ class ApplicationArchiveConfigGcs:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationArchiveConfigAzure:
+class ApplicationArchiveConfigAzure(Model):
     """The ``azure`` object of ``ApplicationArchiveConfig``.
 
     Attributes:
@@ -250,7 +251,7 @@ class ApplicationArchiveConfigAzure:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationArchiveConfig:
+class ApplicationArchiveConfig(Model):
     """The ``archive_config`` object of ``Application``.
 
     Attributes:
@@ -315,7 +316,7 @@ class ApplicationArchiveConfig:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationGlobal:
+class ApplicationGlobal(Model):
     """One application global, as read or as set.
 
     Attributes:
@@ -337,7 +338,7 @@ class ApplicationGlobal:
 
 
 @attrs.frozen(kw_only=True)
-class Application:
+class Application(Model):
     """A single application.
 
     Attributes:
@@ -369,7 +370,7 @@ class Application:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationCreationByTemplateResult:
+class ApplicationCreationByTemplateResult(Model):
     """The result of creating an application from a template (or a clone).
 
     Attributes:

@@ -11,6 +11,7 @@ import attrs
 from ._application import ApplicationArchiveConfig, ApplicationFtueTracking, ApplicationGlobal
 from ._base import (
     EMPTY,
+    Model,
     array_validator,
     flag_validator,
     freeze,
@@ -40,7 +41,7 @@ _OWNER_TYPE = ("user", "organization")
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationPatch:
+class ApplicationPatch(Model):
     """The body of an application modification request.
 
     Attributes:
@@ -81,7 +82,7 @@ class ApplicationPatch:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationApplyTemplatePatch:
+class ApplicationApplyTemplatePatch(Model):
     """The body of an application template import request.
 
     Attributes:
@@ -97,7 +98,7 @@ class ApplicationApplyTemplatePatch:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationClonePost:
+class ApplicationClonePost(Model):
     """The body of an application clone request.
 
     Attributes:
@@ -133,7 +134,7 @@ class ApplicationClonePost:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationCloneDryRunResult:
+class ApplicationCloneDryRunResult(Model):
     """A successful dry run of an application clone.
 
     Attributes:
@@ -147,7 +148,7 @@ class ApplicationCloneDryRunResult:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationExportPostRepo:
+class ApplicationExportPostRepo(Model):
     """The ``repo`` object of ``ApplicationExportPost``.
 
     Attributes:
@@ -164,7 +165,7 @@ class ApplicationExportPostRepo:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationExportPost:
+class ApplicationExportPost(Model):
     """The body of an application export request.
 
     Attributes:
@@ -200,7 +201,7 @@ class ApplicationExportPost:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationExportResult:
+class ApplicationExportResult(Model):
     """The result of an application export.
 
     Attributes:
@@ -212,7 +213,7 @@ class ApplicationExportResult:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationReadme:
+class ApplicationReadme(Model):
     """An application readme.
 
     Attributes:
@@ -229,7 +230,7 @@ class ApplicationReadme:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationReadmePatch:
+class ApplicationReadmePatch(Model):
     """The body of an application readme modification request.
 
     Attributes:
@@ -241,7 +242,7 @@ class ApplicationReadmePatch:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationSearchResultItemMetadata:
+class ApplicationSearchResultItemMetadata(Model):
     """The ``metadata`` object of ``ApplicationSearchResultItem``.
 
     Attributes:
@@ -255,7 +256,7 @@ class ApplicationSearchResultItemMetadata:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationSearchResultItem:
+class ApplicationSearchResultItem(Model):
     """One result of a search of an application's resources.
 
     Attributes:
@@ -285,7 +286,7 @@ class ApplicationSearchResultItem:
 
 
 @attrs.frozen(kw_only=True)
-class MqttMessage:
+class MqttMessage(Model):
     """An MQTT message: the publish body, and an event of the stream.
 
     Attributes:

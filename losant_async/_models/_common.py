@@ -7,13 +7,13 @@ from collections.abc import Mapping
 
 import attrs
 
-from ._base import EMPTY, freeze
+from ._base import EMPTY, Model, freeze
 
 __all__ = ["Error", "Success", "ValidationErrorItem", "ValidationErrors"]
 
 
 @attrs.frozen(kw_only=True)
-class Error:
+class Error(Model):
     """An error returned by the API.
 
     Attributes:
@@ -26,7 +26,7 @@ class Error:
 
 
 @attrs.frozen(kw_only=True)
-class Success:
+class Success(Model):
     """A successful operation.
 
     Attributes:
@@ -39,7 +39,7 @@ class Success:
 
 
 @attrs.frozen(kw_only=True)
-class ValidationErrorItem:
+class ValidationErrorItem(Model):
     """An item of ``ValidationErrors.validation_errors``.
 
     Attributes:
@@ -54,7 +54,7 @@ class ValidationErrorItem:
 
 
 @attrs.frozen(kw_only=True)
-class ValidationErrors:
+class ValidationErrors(Model):
     """Validation errors returned by the API.
 
     Attributes:

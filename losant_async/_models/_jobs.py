@@ -8,7 +8,15 @@ from datetime import datetime
 
 import attrs
 
-from ._base import EMPTY, array_validator, flag_validator, freeze, model_validator, text_validator
+from ._base import (
+    EMPTY,
+    Model,
+    array_validator,
+    flag_validator,
+    freeze,
+    model_validator,
+    text_validator,
+)
 from ._common import ValidationErrorItem
 
 __all__ = [
@@ -74,7 +82,7 @@ _INCLUDE_2 = (
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationJobLogProgress:
+class ApplicationJobLogProgress(Model):
     """The ``progress`` object of ``ApplicationJobLog``.
 
     Attributes:
@@ -88,7 +96,7 @@ class ApplicationJobLogProgress:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationJobLogError:
+class ApplicationJobLogError(Model):
     """The ``error`` object of ``ApplicationJobLog``.
 
     Attributes:
@@ -101,7 +109,7 @@ class ApplicationJobLogError:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationJobLog:
+class ApplicationJobLog(Model):
     """A single application job log.
 
     Attributes:
@@ -145,7 +153,7 @@ class ApplicationJobLog:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationJobLogs:
+class ApplicationJobLogs(Model):
     """A page of application job logs.
 
     Attributes:
@@ -167,7 +175,7 @@ class ApplicationJobLogs:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationImportExecutionError:
+class ApplicationImportExecutionError(Model):
     """The ``error`` object of ``ApplicationImportExecution``.
 
     Attributes:
@@ -180,7 +188,7 @@ class ApplicationImportExecutionError:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationImportExecutionDryRunResults:
+class ApplicationImportExecutionDryRunResults(Model):
     """The ``dry_run_results`` object of ``ApplicationImportExecution``.
 
     Attributes:
@@ -199,7 +207,7 @@ class ApplicationImportExecutionDryRunResults:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationImportExecutionRepo:
+class ApplicationImportExecutionRepo(Model):
     """The ``repo`` object of ``ApplicationImportExecution``.
 
     Attributes:
@@ -212,7 +220,7 @@ class ApplicationImportExecutionRepo:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationImportExecution:
+class ApplicationImportExecution(Model):
     """One application import execution (an import log entry).
 
     Attributes:
@@ -259,7 +267,7 @@ class ApplicationImportExecution:
 
 
 @attrs.frozen(kw_only=True)
-class JobEnqueuedResult:
+class JobEnqueuedResult(Model):
     """The result of a job being queued (202 Accepted).
 
     Attributes:
@@ -275,7 +283,7 @@ class JobEnqueuedResult:
 
 
 @attrs.frozen(kw_only=True)
-class ImportIntoApplicationOptionsRepo:
+class ImportIntoApplicationOptionsRepo(Model):
     """The ``repo`` object of ``ImportIntoApplicationOptions``.
 
     Attributes:
@@ -288,7 +296,7 @@ class ImportIntoApplicationOptionsRepo:
 
 
 @attrs.frozen(kw_only=True)
-class ImportIntoApplicationOptions:
+class ImportIntoApplicationOptions(Model):
     """Additional application import options.
 
     Attributes:
@@ -333,7 +341,7 @@ class ImportIntoApplicationOptions:
 
 
 @attrs.frozen(kw_only=True)
-class ApplicationImportOptions:
+class ApplicationImportOptions(Model):
     """Additional application import options (the reference page's older form;
     accepted on input like ``ImportIntoApplicationOptions``).
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import attrs
 
-from ._base import EMPTY, freeze
+from ._base import EMPTY, Model, freeze
 
 __all__ = [
     "DeviceCounts",
@@ -22,7 +22,7 @@ __all__ = [
 
 
 @attrs.frozen(kw_only=True)
-class PayloadStats:
+class PayloadStats(Model):
     """Payload counts by type and source.
 
     Attributes:
@@ -52,7 +52,7 @@ class PayloadStats:
 
 
 @attrs.frozen(kw_only=True)
-class DeviceCountsCount:
+class DeviceCountsCount(Model):
     """An item of ``DeviceCounts.counts``.
 
     Attributes:
@@ -67,7 +67,7 @@ class DeviceCountsCount:
 
 
 @attrs.frozen(kw_only=True)
-class DeviceCounts:
+class DeviceCounts(Model):
     """Device counts by day.
 
     Attributes:
@@ -81,7 +81,7 @@ class DeviceCounts:
 
 
 @attrs.frozen(kw_only=True)
-class NotebookMinuteCountsCount:
+class NotebookMinuteCountsCount(Model):
     """An item of ``NotebookMinuteCounts.counts``.
 
     Attributes:
@@ -98,7 +98,7 @@ class NotebookMinuteCountsCount:
 
 
 @attrs.frozen(kw_only=True)
-class NotebookMinuteCounts:
+class NotebookMinuteCounts(Model):
     """Notebook execution usage by day.
 
     Attributes:
@@ -112,7 +112,7 @@ class NotebookMinuteCounts:
 
 
 @attrs.frozen(kw_only=True)
-class PayloadCountsBreakdownCount:
+class PayloadCountsBreakdownCount(Model):
     """An item of ``PayloadCountsBreakdown.counts``.
 
     Attributes:
@@ -125,7 +125,7 @@ class PayloadCountsBreakdownCount:
 
 
 @attrs.frozen(kw_only=True)
-class PayloadCountsBreakdown:
+class PayloadCountsBreakdown(Model):
     """Payload counts by date.
 
     Attributes:

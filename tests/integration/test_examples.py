@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import httpx
@@ -84,7 +87,7 @@ def _wait_healthy(base: str, *, clients: int | None = None) -> dict[str, object]
             health = httpx.get(f"{base}/healthz", timeout=2).json()
         except httpx.TransportError:
             health = {}
-        if health.get("upstream") == "connected" and (
+        if health.get("upstream") == "open" and (
             clients is None or health.get("clients") == clients
         ):
             return dict(health)
@@ -148,3 +151,95 @@ def test_starlette_relay_example(env: dict[str, str]) -> None:
         proc.terminate()
         _, err = proc.communicate(timeout=15)
     assert "Traceback" not in err
+
+
+def _load_fastapi_example() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("fastapi_app", EXAMPLES / "fastapi_app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _wait_answering(url: str) -> httpx.Response:
+    """Poll *url* until the server answers (bounded: 15 s)."""
+    for _ in range(150):
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    pytest.fail(f"{url} never answered")
+
+
+def _wait_for(predicate: Callable[[], bool], what: str) -> None:
+    for _ in range(100):  # bounded: 10 s
+        if predicate():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_fastapi_example(env: dict[str, str], local_server: LocalLosant, app_id: str) -> None:
+    """examples/fastapi_app.py serves the application as JSON and relays a topic as SSE."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "fastapi_app.py"), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        answer = _wait_answering(f"{base}/application")
+        assert answer.status_code == 200
+        data = answer.json()
+        assert data["id"] == app_id
+        assert data["name"] == "Test application"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", data["creation_date"])
+        assert "_links" in data["extra"]
+        assert httpx.get(f"{base}/openapi.json", timeout=5).status_code == 200
+        before = local_server.open_streams
+        with (
+            httpx.Client(timeout=httpx.Timeout(10.0)) as browser,
+            browser.stream("GET", f"{base}/events", params={"topic": "fastapi/+/state"}) as events,
+        ):
+            assert events.headers["content-type"].startswith("text/event-stream")
+            lines = events.iter_lines()
+            assert next(lines) == ": connected"  # the upstream subscription is open
+            assert local_server.open_streams == before + 1
+            local_server.publish(app_id, "fastapi/pump/state", "on")
+            local_server.publish(app_id, "elsewhere/pump/state", "ignored")
+            local_server.publish(app_id, "fastapi/fan/state", "off")
+            assert _events(lines, 2) == [
+                {"topic": "fastapi/pump/state", "message": "on"},
+                {"topic": "fastapi/fan/state", "message": "off"},
+            ]
+        # The browser went away: the example closes its upstream subscription.
+        _wait_for(lambda: local_server.open_streams == before, "the upstream stream to close")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=15)
+    assert "Traceback" not in err
+
+
+@pytest.mark.anyio
+async def test_fastapi_example_lifespan_and_json_route(
+    local_server: LocalLosant, app_id: str
+) -> None:
+    """The FastAPI example's lifespan opens and closes the client; its route returns JSON."""
+    example = _load_fastapi_example()
+    api = example.create_app(local_server.token, local_server.base_url, app_id)
+    transport = httpx.ASGITransport(app=api)
+    async with (
+        api.router.lifespan_context(api),
+        httpx.AsyncClient(transport=transport, base_url="http://example") as http,
+    ):
+        client = api.state.client
+        answer = await http.get("/application")
+        assert answer.status_code == 200
+        assert answer.json()["id"] == app_id
+        assert answer.json()["extra"]["_links"]
+        assert not client.is_closed
+    assert client.is_closed

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_args
@@ -288,3 +291,169 @@ def test_missing_required_argument_is_a_type_error() -> None:
     """Leaving out a required field of a model is Python's own TypeError (mypy flags it too)."""
     with pytest.raises(TypeError, match="topic"):
         MqttMessage(message="m")  # type: ignore[call-arg]
+
+
+# -- the way out: to_dict, to_json, pydantic / FastAPI -----------------------------
+
+_APP_WIRE: dict[str, object] = {
+    "id": "575ec8687ae143cd83dc4a97",
+    "name": "Plant",
+    "creationDate": "2016-06-13T04:00:00.000Z",
+    "blobUrlTTL": 86400,
+    "globals": [{"key": "limit", "json": "10", "cloudOnly": False}],
+    "summary": {"deviceCount": 3, "payloadCount": {"mqttIn": {"devices": 2}}},
+    "archiveConfig": None,
+    "_links": {"self": {"href": "/applications/575ec8687ae143cd83dc4a97"}},
+    "futureField": {"nested": [1, 2]},
+}
+
+
+def _app() -> Application:
+    from losant_async._convert import structure
+
+    return structure(_APP_WIRE, Application)
+
+
+def test_to_dict_has_python_names_every_field_and_extra_under_its_key() -> None:
+    """to_dict() gives snake_case keys, None fields included, unknown keys under "extra"."""
+    data = _app().to_dict()
+    assert type(data) is dict
+    assert data["blob_url_ttl"] == 86400
+    assert data["creation_date"] == datetime(2016, 6, 13, 4, tzinfo=UTC)
+    assert data["description"] is None
+    assert "archive_config" in data
+    assert data["globals"] == [
+        {"key": "limit", "json": "10", "cloud_only": False, "description": None, "extra": {}}
+    ]
+    summary = data["summary"]
+    assert isinstance(summary, dict)
+    assert summary["device_count"] == 3
+    assert summary["payload_count"]["mqtt_in"] == {"devices": 2}
+    assert data["extra"] == {
+        "_links": {"self": {"href": "/applications/575ec8687ae143cd83dc4a97"}},
+        "futureField": {"nested": [1, 2]},
+    }
+    assert type(data["extra"]) is dict
+
+
+def test_to_dict_wire_has_losant_names_without_none_and_extra_merged() -> None:
+    """to_dict(wire=True) gives Losant's keys (blobUrlTTL, _type), drops None, merges extra."""
+    data = _app().to_dict(wire=True)
+    assert data == {
+        "id": "575ec8687ae143cd83dc4a97",
+        "name": "Plant",
+        "creationDate": datetime(2016, 6, 13, 4, tzinfo=UTC),
+        "blobUrlTTL": 86400,
+        "globals": [{"key": "limit", "json": "10", "cloudOnly": False}],
+        "summary": {"deviceCount": 3, "payloadCount": {"mqttIn": {"devices": 2}}},
+        "_links": {"self": {"href": "/applications/575ec8687ae143cd83dc4a97"}},
+        "futureField": {"nested": [1, 2]},
+    }
+    item = models.ApplicationSearchResultItem(id="a", name="b", type="device")
+    assert item.to_dict(wire=True) == {"id": "a", "name": "b", "_type": "device"}
+    assert item.to_dict()["type"] == "device"
+
+
+def test_to_dict_is_a_new_copy() -> None:
+    """Changing what to_dict() returned leaves the model (and its extra) as it was."""
+    app = _app()
+    data = app.to_dict()
+    data["extra"]["futureField"]["nested"].append(3)  # type: ignore[index]
+    data["globals"].clear()  # type: ignore[attr-defined]
+    assert app.extra["futureField"] == {"nested": [1, 2]}
+    assert app.globals is not None
+    assert len(app.globals) == 1
+
+
+def test_to_json_is_compact_with_datetimes_as_losant_writes_them() -> None:
+    """to_json() writes compact JSON, datetimes in UTC with milliseconds and Z."""
+    text = _app().to_json()
+    assert '"creation_date":"2016-06-13T04:00:00.000Z"' in text
+    assert ", " not in text
+    assert ": " not in text
+    assert json.loads(text)["extra"]["futureField"] == {"nested": [1, 2]}
+    plus_two = timezone(timedelta(hours=2))
+    moved = ApplicationPatch(exp_user_token_cutoff=datetime(2024, 1, 1, 2, tzinfo=plus_two))
+    assert moved.to_json(wire=True) == '{"expUserTokenCutoff":"2024-01-01T00:00:00.000Z"}'
+    naive = ApplicationPatch(exp_user_token_cutoff=datetime(2024, 1, 1, 5, 6, 7, 890000))
+    assert json.loads(naive.to_json())["exp_user_token_cutoff"] == "2024-01-01T05:06:07.890Z"
+
+
+def test_to_json_wire_is_what_the_converter_sends_and_decodes_back() -> None:
+    """to_json(wire=True) equals the request-body form, and decodes back to the same model."""
+    from losant_async._convert import structure, unstructure
+
+    app = _app()
+    assert json.loads(app.to_json(wire=True)) == unstructure(app)
+    assert structure(json.loads(app.to_json(wire=True)), Application) == app
+    patch = ApplicationPatch(name="x", blob_url_ttl=3600, globals=[ApplicationGlobal(key="k")])
+    assert json.loads(patch.to_json(wire=True)) == unstructure(patch)
+
+
+def test_every_model_has_the_way_out() -> None:
+    """Every generated class inherits to_dict, to_json and the pydantic hook from one base."""
+    from losant_async._models._base import Model
+
+    for name in models.__all__:
+        cls = getattr(models, name)
+        assert issubclass(cls, Model), name
+        assert "to_dict" not in vars(cls)
+        assert "to_json" not in vars(cls)
+    assert MqttMessage(topic="t", message="m").to_json(wire=True) == '{"topic":"t","message":"m"}'
+
+
+def test_pydantic_takes_models_and_serialises_them_as_to_dict() -> None:
+    """pydantic accepts a model instance only, and dumps it as to_dict() (JSON mode: ISO text)."""
+    import pydantic
+
+    adapter = pydantic.TypeAdapter(Application)
+    app = _app()
+    assert adapter.validate_python(app) is app
+    with pytest.raises(pydantic.ValidationError, match="expected a losant_async Application"):
+        adapter.validate_python({"id": "x"})
+    assert adapter.dump_python(app) == app.to_dict()
+    assert adapter.dump_python(app, mode="json") == json.loads(app.to_json())
+    assert adapter.json_schema(mode="serialization")["title"] == "Application"
+
+
+@pytest.mark.anyio
+async def test_fastapi_route_returning_a_model_imports_and_serves() -> None:
+    """A FastAPI route annotated -> Application (or response_model=) serves the model as JSON."""
+    import fastapi
+    import httpx
+
+    app = _app()
+    api = fastapi.FastAPI()
+
+    @api.get("/annotated")
+    async def annotated() -> Application:
+        return app
+
+    @api.get("/response-model", response_model=Application)
+    async def response_model() -> object:
+        return app
+
+    @api.get("/list")
+    async def listed() -> list[Application]:
+        return [app, app]
+
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        for path in ("/annotated", "/response-model"):
+            answer = await http.get(path)
+            assert answer.status_code == 200
+            assert answer.json() == json.loads(app.to_json())
+        assert (await http.get("/list")).json() == [json.loads(app.to_json())] * 2
+        schema = (await http.get("/openapi.json")).json()
+    assert schema["paths"]["/annotated"]["get"]["responses"]["200"]
+
+
+def test_models_never_import_pydantic() -> None:
+    """Loading and using the models imports neither pydantic nor fastapi (their hook is lazy)."""
+    code = (
+        "import sys, losant_async as la\n"
+        "m = la.MqttMessage(topic='t', message='m')\n"
+        "m.to_dict(); m.to_json(wire=True)\n"
+        "assert not {'pydantic', 'pydantic_core', 'fastapi'} & set(sys.modules), sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -14,7 +14,7 @@ seams, one module each:
 
 from __future__ import annotations
 
-from ._bodies import body_argument, build_body, build_list_body, check_json
+from ._bodies import build_body, build_list_body, check_json
 from ._form import Bundle, Multipart, import_multipart
 from ._values import (
     MAX_MS,
@@ -45,7 +45,6 @@ __all__ = [
     "Bundle",
     "Multipart",
     "Time",
-    "body_argument",
     "build_body",
     "build_list_body",
     "check_application_id",

@@ -22,10 +22,9 @@ from .._models import ApplicationImportOptions, ImportIntoApplicationOptions
 from .._models._base import SAFE_INTEGER
 from .._models._wire import ARRAY_LIMITS, NULLABLE
 
-__all__ = ["body_argument", "build_body", "build_list_body", "check_json"]
+__all__ = ["build_body", "build_list_body", "check_json"]
 
 M = TypeVar("M")
-B = TypeVar("B")
 
 # A body model may stand in for another (spec/README.md: the reference page's
 # "Application Import Options" and ``importIntoApplicationOptions`` are both
@@ -66,7 +65,7 @@ def build_body(
         wire = unstructure(model)
         _explicit_nulls(cls, body, wire)
         return _checked(cls, wire)
-    fields = attrs.fields_dict(cls)  # type: ignore[arg-type]
+    fields = _fields_of(cls)
     values: dict[str, Any] = {}
     for name, value in kwargs.items():
         field = fields.get(name)
@@ -103,18 +102,14 @@ def build_list_body(
     return [build_body(cls, item, {}) for item in items]
 
 
-def body_argument(body: B | None, fields: dict[str, object]) -> B | None:
-    """The body given positionally or as ``body=`` (API.md's table: ``clone(body=None)``).
+def _fields_of(cls: type) -> dict[str, attrs.Attribute[Any]]:
+    """The attrs fields of a model class, their types resolved (not the strings of the source).
 
-    ``body`` is positional-only in the signatures so that ``**options`` of
-    type ``dict[str, object]`` still type-checks; no body model has a field
-    named ``body``, so the keyword is unambiguous.
+    The models are written with ``from __future__ import annotations``; the
+    converter resolves a class's types only once it builds a hook for it, so
+    a body given as keywords must not depend on a decode having come first.
     """
-    if "body" not in fields:
-        return body
-    if body is not None:
-        raise TypeError("body given both positionally and as body=")
-    return fields.pop("body")  # type: ignore[return-value]
+    return attrs.fields_dict(attrs.resolve_types(cast(Any, cls)))
 
 
 def _validate_tree(model: object) -> None:
@@ -151,7 +146,7 @@ def _snake_path(cls: type, path: str) -> str:
             continue
         attr = {w: a for a, w in wire_names(current).items()}.get(key) if current else None
         parts.append(f".{attr or key}")
-        current = _model_type(attrs.fields_dict(current)[attr].type) if current and attr else None
+        current = _model_type(_fields_of(current)[attr].type) if current and attr else None
     return "".join(parts)
 
 
@@ -250,14 +245,18 @@ def _explicit_nulls(cls: type, given: Mapping[str, object], wire: dict[str, obje
         if value is None and attr in nullable:
             wire[names[attr]] = None
             continue
-        field_type = attrs.fields_dict(cls)[attr].type
+        field_type = _fields_of(cls)[attr].type
         inner = _model_type(field_type)
         sub = wire.get(names[attr])
         if inner is None or sub is None:
             continue
         if isinstance(value, Mapping) and isinstance(sub, dict):
             _explicit_nulls(inner, value, sub)
-        elif isinstance(value, list) and isinstance(sub, list):
+        elif (
+            isinstance(value, Sequence)
+            and not isinstance(value, str | bytes)
+            and isinstance(sub, list)
+        ):
             for item_given, item_wire in zip(value, sub, strict=False):
                 if isinstance(item_given, Mapping) and isinstance(item_wire, dict):
                     _explicit_nulls(inner, item_given, item_wire)
@@ -281,7 +280,8 @@ def _nested(field_type: object, value: object, what: str) -> object:
         return value
     if isinstance(value, Mapping):
         return _from_wire(inner, value, what)
-    if isinstance(value, list | tuple):
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        # Any sequence (the keyword is typed ``Sequence[Model | Mapping]``) becomes a list.
         return [
             _from_wire(inner, item, f"{what}[{i}]") if isinstance(item, Mapping) else item
             for i, item in enumerate(value)

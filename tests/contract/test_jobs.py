@@ -289,6 +289,24 @@ async def test_apply_template_and_import_actions_real_http(
     assert outcome.status == "completed"
 
 
+@pytest.mark.anyio
+async def test_flag_decided_results_real_http(
+    local_app: Callable[..., AsyncApplication],
+) -> None:
+    """Jobs: export(force_job=True) is a JobHandle that completes; clone(dry_run=True) is not."""
+    from losant_async import ApplicationCloneDryRunResult
+
+    async with local_app() as app:
+        dry = await app.clone(dry_run=True)
+        assert isinstance(dry, ApplicationCloneDryRunResult)
+        assert dry.success is True
+        exported = await app.export(force_job=True)
+        assert isinstance(exported, JobHandle)
+        with anyio.fail_after(15):
+            outcome = await exported.wait(poll_interval=0.02)
+        assert outcome.status == "completed"
+
+
 def test_job_handle_signatures() -> None:
     """Jobs / Details: wait(timeout=None, poll_interval=...), progress(poll_interval=None),
     status()."""

@@ -65,7 +65,7 @@ def read_models(data: Mapping[str, object]) -> None:
 
 def wrong_usage() -> None:
     """Mistakes mypy must catch."""
-    MqttMessage(message="m")  # type: ignore[call-arg]
-    ApplicationPatch("name")  # type: ignore[call-arg]
-    ApplicationPatch(name=5)  # type: ignore[arg-type]
-    Application().name = "x"  # type: ignore[misc]
+    MqttMessage(message="m")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    ApplicationPatch("name")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    ApplicationPatch(name=5)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    Application().name = "x"  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue]

@@ -6,15 +6,17 @@ import email
 import email.message
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import overload
 
 import httpx
 import pytest
 import respx
 
 from losant_async import (
+    APIResponseValidationError,
     Application,
     ApplicationCloneDryRunResult,
     ApplicationClonePost,
@@ -479,7 +481,7 @@ async def test_clone_decodes_each_status(
 ) -> None:
     """clone() decodes 200 as the dry-run result and 201 as the creation result."""
     respx_mock.post(f"{APP_PATH}/clone").respond(status, json=body)
-    result = await app.clone(dry_run=True)
+    result = await app.clone()
     assert type(result) is expected
     if isinstance(result, ApplicationCreationByTemplateResult):
         assert result.application is not None
@@ -908,3 +910,122 @@ def test_repr_has_no_token(app: AsyncApplication) -> None:
     assert BASE_URL in text
     assert TOKEN not in text
     assert TOKEN not in repr(app.job(JOB_ID, "clone"))
+
+
+# -- typed keywords and the overloads a flag decides (issue 13) -------------------
+
+
+async def test_force_job_keyword_gives_a_handle(
+    app: AsyncApplication, respx_mock: respx.MockRouter
+) -> None:
+    """export/clone(force_job=True) send forceJob and return the JobHandle of the 202."""
+    export = respx_mock.post(f"{APP_PATH}/export").respond(202, json=JOB_ENQUEUED)
+    clone = respx_mock.post(f"{APP_PATH}/clone").respond(202, json=JOB_ENQUEUED)
+    exported = await app.export(force_job=True, include_files=True)
+    cloned = await app.clone(force_job=True)
+    assert isinstance(exported, JobHandle)
+    assert (exported.action, exported.job_id) == ("export", JOB_ID)
+    assert isinstance(cloned, JobHandle)
+    assert cloned.action == "clone"
+    assert json.loads(export.calls.last.request.content) == {"forceJob": True, "includeFiles": True}
+    assert json.loads(clone.calls.last.request.content) == {"forceJob": True}
+    await app.aclose()
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "body"),
+    [
+        ("export", 200, {"url": "https://files.example/export.zip"}),
+        ("clone", 201, {"application": APPLICATION}),
+    ],
+)
+async def test_forced_job_not_accepted_raises(
+    app: AsyncApplication, respx_mock: respx.MockRouter, action: str, status: int, body: object
+) -> None:
+    """A force_job=True call answered without 202 raises, rather than break its JobHandle type."""
+    respx_mock.post(f"{APP_PATH}/{action}").respond(status, json=body)
+    call = app.export(force_job=True) if action == "export" else app.clone(force_job=True)
+    with pytest.raises(APIResponseValidationError, match=f"answered {status}, not 202") as info:
+        await call
+    assert info.value.status_code == status
+    await app.aclose()
+
+
+async def test_dry_run_keyword_gives_the_dry_run_result(
+    app: AsyncApplication, respx_mock: respx.MockRouter
+) -> None:
+    """clone(dry_run=True) returns the dry-run result, even with force_job=True beside it."""
+    route = respx_mock.post(f"{APP_PATH}/clone").respond(
+        200, json={"success": True, "requiresJob": True}
+    )
+    result = await app.clone(dry_run=True, force_job=True)
+    assert isinstance(result, ApplicationCloneDryRunResult)
+    assert result.requires_job is True
+    assert json.loads(route.calls.last.request.content) == {"dryRun": True, "forceJob": True}
+    await app.aclose()
+
+
+@pytest.mark.parametrize(("status", "body"), [(201, {"application": {}}), (202, JOB_ENQUEUED)])
+async def test_dry_run_not_answered_200_raises(
+    app: AsyncApplication, respx_mock: respx.MockRouter, status: int, body: object
+) -> None:
+    """A dry run answered 201 or 202 raises, rather than return what its type rules out."""
+    respx_mock.post(f"{APP_PATH}/clone").respond(status, json=body)
+    with pytest.raises(APIResponseValidationError, match=f"dry_run=True answered {status}"):
+        await app.clone(dry_run=True)
+    with pytest.raises(APIResponseValidationError, match=f"answered {status}"):
+        await app.clone({"dryRun": True})
+    await app.aclose()
+
+
+async def test_unknown_keywords_raise_before_any_request(
+    app: AsyncApplication, idle_mock: respx.MockRouter
+) -> None:
+    """A misspelt keyword of a body-taking action is a TypeError before anything is sent."""
+    cases = [
+        app.patch(nme="x"),  # type: ignore[call-arg]
+        app.export(inclde_files=True),  # type: ignore[call-overload]
+        app.export(force_job=True, inclde_files=True),  # type: ignore[call-overload]
+        app.clone(dry_rum=True),  # type: ignore[call-overload]
+        app.clone(dry_run=True, ownr_id=OTHER_ID),  # type: ignore[call-overload]
+        app.apply_template(template_id=OTHER_ID, mail="a@b.co"),  # type: ignore[call-overload]
+    ]
+    for call in cases:
+        with pytest.raises(TypeError, match="unexpected keyword argument"):
+            await call
+    with pytest.raises(TypeError, match="not both"):
+        await app.export(ApplicationExportPost(), force_job=True)  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="template_id is required"):
+        await app.apply_template(email="a@b.co")  # type: ignore[call-overload]
+    await app.aclose()
+
+
+class _Globals(Sequence[object]):
+    """A sequence that is neither a list nor a tuple."""
+
+    def __init__(self, *items: object) -> None:
+        self._items = list(items)
+
+    @overload
+    def __getitem__(self, index: int) -> object: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[object]: ...
+    def __getitem__(self, index: int | slice) -> object:
+        return self._items[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+async def test_list_keyword_takes_any_sequence(
+    app: AsyncApplication, respx_mock: respx.MockRouter
+) -> None:
+    """A list field given as any sequence (the keyword's type) of models or mappings is sent."""
+    route = respx_mock.patch(APP_PATH).respond(200, json=APPLICATION)
+    await app.patch(
+        globals=_Globals({"key": "a", "json": "1"}, ApplicationGlobal(key="b", json="2"))
+    )
+    assert json.loads(route.calls.last.request.content) == {
+        "globals": [{"key": "a", "json": "1"}, {"key": "b", "json": "2"}]
+    }
+    await app.aclose()

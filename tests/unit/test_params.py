@@ -6,6 +6,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -531,3 +533,27 @@ def test_to_ms_range() -> None:
     for bad in (-1, 253402300800000, datetime(1969, 12, 31), _HUGE_DATE, float("inf")):
         with pytest.raises(ValueError, match="since"):
             to_ms(bad, "since")  # type: ignore[arg-type]
+
+
+def test_keyword_bodies_take_nested_mappings_in_a_fresh_process() -> None:
+    """Nested camelCase mappings given as keywords work before anything was ever decoded."""
+    # Field types are strings until resolved; a fresh interpreter has resolved nothing.
+    code = (
+        "import json\n"
+        "from losant_async._models import ApplicationPatch\n"
+        "from losant_async._params import build_body\n"
+        "body = build_body(ApplicationPatch, None, {\n"
+        "    'globals': ({'key': 'a', 'json': None, 'cloudOnly': True},),\n"
+        "    'archive_config': {'mode': 'all'},\n"
+        "})\n"
+        "print(json.dumps(body, sort_keys=True))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "archiveConfig": {"mode": "all"},
+        # A nested mapping's explicit None is JSON null where allowed (removes the global).
+        "globals": [{"cloudOnly": True, "json": None, "key": "a"}],
+    }

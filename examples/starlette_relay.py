@@ -6,7 +6,9 @@ a server-sent event. A slow client is dropped instead of slowing the others.
 
     GET  /events    text/event-stream: ``event: mqttMessage`` + JSON data
     POST /publish   {"topic": ..., "message": ...}: publish through the backend
-    GET  /healthz   {"upstream": "connected" | "connecting", "clients": n}
+    GET  /healthz   {"upstream": "connecting" | "open" | "reconnecting" | "closed",
+                     "reconnects": n, "gaps": n, "clients": n}: 200 while the
+                    upstream is open, 503 otherwise (for a load balancer)
 
 Run (uvicorn and starlette come with ``pip install 'losant-async[testing]'``):
 
@@ -33,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from losant_async import AsyncApplication, AsyncLosant, MqttMessage
+from losant_async import AsyncApplication, AsyncLosant, MqttMessage, MqttStream, StreamState
 
 CLIENT_BUFFER = 100
 CLIENT_KEEP_ALIVE = 15.0
@@ -46,12 +48,19 @@ class Relay:
         self.app = app
         self.topic = topic
         self.clients: set[MemoryObjectSendStream[MqttMessage]] = set()
-        self.connected = False
+        # The library keeps the stream's state (connecting, open, reconnecting,
+        # closed): /healthz reports it as it is.
+        self.stream: MqttStream = app.mqtt_subscription_stream(
+            topic, on_state_change=self.state_changed
+        )
+
+    def state_changed(self, old: StreamState, new: StreamState) -> None:
+        """Called by the stream on each change (a plain function: it must not block)."""
+        print(f"upstream {self.topic!r}: {old} -> {new}", flush=True)
 
     async def run(self) -> None:
         """Hold the upstream subscription (the library reconnects it when it drops)."""
-        async with self.app.mqtt_subscription_stream(self.topic) as stream:
-            self.connected = True
+        async with self.stream as stream:
             try:
                 async for message in stream:
                     for client in list(self.clients):
@@ -60,7 +69,6 @@ class Relay:
                         except (anyio.WouldBlock, anyio.BrokenResourceError):
                             self.drop(client)
             finally:
-                self.connected = False
                 for client in list(self.clients):
                     self.drop(client)
 
@@ -115,8 +123,14 @@ async def publish(request: Request) -> Response:
 
 async def healthz(request: Request) -> Response:
     relay: Relay = request.app.state.relay
-    upstream = "connected" if relay.connected else "connecting"
-    return JSONResponse({"upstream": upstream, "clients": len(relay.clients)})
+    stream = relay.stream
+    health = {
+        "upstream": stream.state,  # a str enum: JSON as "open", "reconnecting", ...
+        "reconnects": stream.reconnects,
+        "gaps": len(stream.gaps),
+        "clients": len(relay.clients),
+    }
+    return JSONResponse(health, status_code=200 if stream.state is StreamState.OPEN else 503)
 
 
 def create_app(token: str, base_url: str | None, application_id: str, topic: str) -> Starlette:

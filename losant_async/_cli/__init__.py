@@ -22,9 +22,12 @@ from ._config import ExitCode
 
 __all__ = ["main"]
 
+# The same shape as losant_async.testing's hint (the README's Set-up: no
+# package index release yet, so the lines name a clone and a git URL).
 _MISSING_EXTRA = (
-    "losant-async: the command line needs click and rich; "
-    "install them with: pip install 'losant-async[cli]'\n"
+    "losant-async: the command line needs click and rich: install the 'cli' extra, "
+    "pip install -e '.[cli]' in a clone, or "
+    "pip install 'losant-async[cli] @ git+<repository-url>'\n"
 )
 
 

@@ -26,6 +26,7 @@ from ._output import (
     message,
     outcome_data,
     print_json,
+    progress_data,
 )
 
 if TYPE_CHECKING:
@@ -51,7 +52,9 @@ async def open_application(cfg: Config) -> AsyncIterator[AsyncApplication]:
         raise click.UsageError("no API token: pass --token or set LOSANT_API_TOKEN")
     if not cfg.application:
         raise click.UsageError("no application: pass --application or set LOSANT_APPLICATION_ID")
-    async with AsyncLosant(token=cfg.token, base_url=cfg.base_url) as client:
+    async with AsyncLosant(
+        token=cfg.token, base_url=cfg.base_url, **cfg.client_options()
+    ) as client:
         yield client.application(cfg.application)
 
 
@@ -93,14 +96,18 @@ async def _job_result(
     from losant_async import JobHandle
 
     if not isinstance(result, JobHandle):
-        emit(jsonable(result), as_json=cfg.as_json, title=label)
+        emit(jsonable(result, wire=cfg.wire), as_json=cfg.as_json, title=label)
         return ExitCode.OK
     if not wait:
-        emit(handle_data(result), as_json=cfg.as_json, title="Job enqueued")
+        emit(handle_data(result, wire=cfg.wire), as_json=cfg.as_json, title="Job enqueued")
         message(f"job {result.job_id} enqueued; follow it with --wait")
         return ExitCode.OK
     (outcome,) = await follow_jobs([(label, result)], out=console(stderr=True), deadline=deadline)
-    emit(outcome_data(outcome), as_json=cfg.as_json, title=f"{label}: {outcome.status}")
+    emit(
+        outcome_data(outcome, wire=cfg.wire),
+        as_json=cfg.as_json,
+        title=f"{label}: {outcome.status}",
+    )
     return ExitCode.OK
 
 
@@ -116,7 +123,7 @@ async def get(cfg: Config, *, summary_include: str | None, summary_exclude: str 
         if summary_exclude:
             kwargs["summary_exclude"] = summary_exclude.split(",")
         application = await app.get(**kwargs)
-    emit(jsonable(application), as_json=cfg.as_json, title="Application")
+    emit(jsonable(application, wire=cfg.wire), as_json=cfg.as_json, title="Application")
     return ExitCode.OK
 
 
@@ -138,7 +145,7 @@ async def patch(cfg: Config, *, name: str | None, description: str | None, body:
         # A camelCase mapping is what the API takes; --name/--description are
         # the same in both spellings.
         application = await app.patch(fields)
-    emit(jsonable(application), as_json=cfg.as_json, title="Application")
+    emit(jsonable(application, wire=cfg.wire), as_json=cfg.as_json, title="Application")
     return ExitCode.OK
 
 
@@ -160,7 +167,7 @@ async def globals_(cfg: Config, *, assignments: Sequence[str], unset: Sequence[s
     items += [{"key": key, "json": None} for key in unset]
     async with open_application(cfg) as app:
         application = await (app.globals(items) if items else app.get())
-    rows = jsonable(application.globals or [])
+    rows = jsonable(application.globals or [], wire=cfg.wire)
     emit(rows, as_json=cfg.as_json, title="Globals", columns=("key", "json", "description"))
     return ExitCode.OK
 
@@ -175,7 +182,7 @@ async def readme(cfg: Config, *, content: str | None, path: str | None) -> int:
     async with open_application(cfg) as app:
         result = await (app.readme_patch(content) if content is not None else app.readme())
     if cfg.as_json:
-        print_json(jsonable(result))
+        print_json(jsonable(result, wire=cfg.wire))
     else:
         sys.stdout.write((result.content or "") + "\n")
     return ExitCode.OK
@@ -185,7 +192,12 @@ async def search(cfg: Config, filter_: str) -> int:
     """``search``: resources of the application whose name matches."""
     async with open_application(cfg) as app:
         found = await app.search(filter_)
-    emit(jsonable(found), as_json=cfg.as_json, title="Search results", columns=_SEARCH_COLUMNS)
+    emit(
+        jsonable(found, wire=cfg.wire),
+        as_json=cfg.as_json,
+        title="Search results",
+        columns=_SEARCH_COLUMNS,
+    )
     return ExitCode.OK
 
 
@@ -205,7 +217,7 @@ async def counts(
             result = await app.notebook_minute_counts(**times)
         else:
             result = await app.payload_counts(**times, as_bytes=as_bytes)
-    data = jsonable(result)
+    data = jsonable(result, wire=cfg.wire)
     if cfg.as_json:
         print_json(data)
     elif kind == "payload":
@@ -238,7 +250,12 @@ async def import_logs(cfg: Config, *, limit: int | None, since: str | None) -> i
         kwargs["since"] = value
     async with open_application(cfg) as app:
         logs = await app.import_logs(**kwargs)
-    emit(jsonable(logs), as_json=cfg.as_json, title="Import logs", columns=_IMPORT_LOG_COLUMNS)
+    emit(
+        jsonable(logs, wire=cfg.wire),
+        as_json=cfg.as_json,
+        title="Import logs",
+        columns=_IMPORT_LOG_COLUMNS,
+    )
     return ExitCode.OK
 
 
@@ -247,7 +264,7 @@ async def publish(cfg: Config, topic: str, payload: str) -> int:
     async with open_application(cfg) as app:
         result = await app.mqtt_publish_message(topic, payload)
     if cfg.as_json:
-        print_json(jsonable(result))
+        print_json(jsonable(result, wire=cfg.wire))
     else:
         message(f"published {len(payload)} characters to {topic}")
     return ExitCode.OK
@@ -258,9 +275,19 @@ async def subscribe(
 ) -> int:
     """``subscribe``: MQTT messages as JSON lines until --count or --timeout."""
     received = 0
+
+    def changed(old: str, new: str) -> None:
+        # StreamState values are str; the WARNING log line gives the reason.
+        if new == "reconnecting":
+            message("reconnecting…")
+        elif old == "reconnecting" and new == "open":
+            message("reconnected")
+
     async with (
         open_application(cfg) as app,
-        app.mqtt_subscription_stream(topic, keep_alive_interval=keep_alive) as stream,
+        app.mqtt_subscription_stream(
+            topic, keep_alive_interval=keep_alive, on_state_change=changed
+        ) as stream,
     ):
         message(f"subscribed to {topic}")
         with anyio.move_on_after(deadline) as scope:
@@ -280,7 +307,8 @@ async def export(
     """``export``: enqueue an export (and follow it)."""
     body = {key: value for key, value in options.items() if value is not None}
     async with open_application(cfg) as app:
-        result = await app.export(**body)
+        # click's option names are the body's fields (checked at run time).
+        result = await app.export(**body)  # type: ignore[call-overload]
         return await _job_result(cfg, result, wait=wait, deadline=deadline, label="export")
 
 
@@ -290,7 +318,7 @@ async def clone(
     """``clone``: clone the application (and follow the job)."""
     body = {key: value for key, value in options.items() if value}
     async with open_application(cfg) as app:
-        result = await (app.clone(**body) if body else app.clone())
+        result = await (app.clone(**body) if body else app.clone())  # type: ignore[call-overload]
         return await _job_result(cfg, result, wait=wait, deadline=deadline, label="clone")
 
 
@@ -312,6 +340,29 @@ async def import_(
     async with open_application(cfg) as app:
         result = await app.import_(bundle=bundle, email=email, options=options)
         return await _job_result(cfg, result, wait=wait, deadline=deadline, label="import")
+
+
+async def job(
+    cfg: Config,
+    job_id: str,
+    *,
+    action: str,
+    enqueued_at: str | None,
+    log_id: str | None,
+    wait: bool,
+    deadline: float | None,
+) -> int:
+    """``job``: one poll of a job enqueued earlier, or follow it to its end (--wait)."""
+    when = parse_time(enqueued_at, name="--enqueued-at")
+    if isinstance(when, int):
+        when = dt.datetime.fromtimestamp(when / 1000, dt.UTC)
+    async with open_application(cfg) as app:
+        handle = app.job(job_id, action, enqueued_at=when, log_id=log_id)
+        if wait:
+            return await _job_result(cfg, handle, wait=True, deadline=deadline, label=action)
+        progress = await handle.status()
+    emit(progress_data(progress, wire=cfg.wire), as_json=cfg.as_json, title=f"Job {job_id}")
+    return ExitCode.OK
 
 
 def yesterday() -> dt.datetime:

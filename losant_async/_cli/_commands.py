@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ._config import CONFIG_HELP, EXIT_CODES_HELP, Config
+from ._config import CONFIG_HELP, EXIT_CODES_HELP, Config, Globals
 
 __all__ = ["cli"]
 
@@ -33,21 +33,57 @@ F = TypeVar("F", bound=Callable[..., Any])
     envvar="LOSANT_ASYNC_BACKEND",
     help="Event loop to run on.",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log the losant_async logger to stderr: -v INFO (retries, reconnects), -vv DEBUG. "
+    "The token is blanked out.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Time limit of each HTTP request, every phase (default: 30 s, connect 5 s).",
+)
+@click.option(
+    "--max-retries",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Retries of a failed request (default 2; 0: none).",
+)
 @click.version_option(package_name="losant-async", prog_name="losant-async")
 @click.pass_context
-def cli(ctx: click.Context, backend: str) -> None:
+def cli(
+    ctx: click.Context,
+    backend: str,
+    verbose: int,
+    timeout: float | None,
+    max_retries: int | None,
+) -> None:
     """Command line for the Losant Application API (async client: losant_async).
 
     Data goes to stdout (tables, or JSON with --json); messages and progress
     go to stderr. `losant-async demo` runs the whole story against a local
     Losant, with no account needed.
     """
-    ctx.obj = backend
+    from ._logging import configure
+
+    configure(verbose)
+    ctx.obj = Globals(backend=backend, verbose=verbose, timeout=timeout, max_retries=max_retries)
+
+
+def _globals(ctx: click.Context) -> Globals:
+    """The options given before the subcommand (the root context's object)."""
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Globals) else Globals()
 
 
 def _backend(ctx: click.Context) -> str:
-    """The --backend of the group (the root context's object)."""
-    return str(ctx.find_root().obj or "asyncio")
+    """The --backend of the group."""
+    return _globals(ctx).backend
 
 
 def _api_options(*, application: bool = True, json_flag: bool = True) -> Callable[[F], F]:
@@ -56,13 +92,20 @@ def _api_options(*, application: bool = True, json_flag: bool = True) -> Callabl
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(**kwargs: Any) -> Any:
+            from ._logging import add_secret
+
+            options = _globals(click.get_current_context())
             cfg = Config(
                 token=kwargs.pop("token"),
                 base_url=kwargs.pop("base_url"),
                 application=kwargs.pop("application", None),
                 as_json=kwargs.pop("as_json", False),
-                backend=_backend(click.get_current_context()),
+                wire=kwargs.pop("wire", False),
+                backend=options.backend,
+                timeout=options.timeout,
+                max_retries=options.max_retries,
             )
+            add_secret(cfg.token)
             return func(cfg, **kwargs)
 
         opts = [
@@ -92,7 +135,18 @@ def _api_options(*, application: bool = True, json_flag: bool = True) -> Callabl
         if json_flag:
             opts.append(
                 click.option(
-                    "--json", "as_json", is_flag=True, help="Print JSON instead of tables."
+                    "--json",
+                    "as_json",
+                    is_flag=True,
+                    help="Print JSON instead of tables, in the Python (snake_case) names "
+                    "of losant_async's models.",
+                )
+            )
+            opts.append(
+                click.option(
+                    "--wire",
+                    is_flag=True,
+                    help="Print JSON in Losant's own (camelCase) names, as the API sends it.",
                 )
             )
         decorated: Callable[..., Any] = wrapper
@@ -111,7 +165,10 @@ def _run(cfg: Config, func: Callable[..., Awaitable[int]], *args: Any, **kwargs:
 
 
 _wait_option = click.option(
-    "--wait", is_flag=True, help="Follow the job to its end (progress on stderr)."
+    "--wait",
+    is_flag=True,
+    help="Follow the job to its end (progress on stderr). Ctrl-C stops following; "
+    "the job keeps running on Losant.",
 )
 _timeout_option = click.option(
     "--timeout",
@@ -343,6 +400,53 @@ def archive(cfg: Config, wait: bool, timeout: float | None, kind: str, date: str
     from . import _actions as act
 
     return _run(cfg, act.archive, kind=kind, date=date, wait=wait, deadline=timeout)
+
+
+@cli.command()
+@_api_options()
+@click.argument("job_id", metavar="JOB_ID")
+@click.option(
+    "--action",
+    required=True,
+    metavar="ACTION",
+    help="The action that enqueued it: export, import, applyTemplate, clone, archiveData, "
+    "backfillArchiveData, fullEventsArchive, fullDataTablesArchive.",
+)
+@click.option(
+    "--enqueued-at",
+    metavar="TIME",
+    help="When it was enqueued (ISO-8601 or epoch ms; default now): jobs are matched "
+    "in a window around it.",
+)
+@click.option("--log-id", metavar="ID", help="Its job log entry id, if known (no matching).")
+@_wait_option
+@_timeout_option
+def job(
+    cfg: Config,
+    job_id: str,
+    action: str,
+    enqueued_at: str | None,
+    log_id: str | None,
+    wait: bool,
+    timeout: float | None,
+) -> int:
+    """Show a job enqueued earlier (one poll), or follow it with --wait.
+
+    JOB_ID is the jobId a job command printed. Ctrl-C during --wait stops
+    following; the job keeps running on Losant.
+    """
+    from . import _actions as act
+
+    return _run(
+        cfg,
+        act.job,
+        job_id,
+        action=action,
+        enqueued_at=enqueued_at,
+        log_id=log_id,
+        wait=wait,
+        deadline=timeout,
+    )
 
 
 # -- local -------------------------------------------------------------------

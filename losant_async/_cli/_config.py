@@ -8,14 +8,24 @@ this module imports nothing of the CLI (and nothing heavy), so every other
 from __future__ import annotations
 
 import enum
+from typing import Any
 
-__all__ = ["Config", "ExitCode"]
+__all__ = ["Config", "ExitCode", "Globals"]
 
 
 class Config:
     """The settings one command runs with (flags first, then the environment)."""
 
-    __slots__ = ("application", "as_json", "backend", "base_url", "token")
+    __slots__ = (
+        "application",
+        "as_json",
+        "backend",
+        "base_url",
+        "max_retries",
+        "timeout",
+        "token",
+        "wire",
+    )
 
     def __init__(
         self,
@@ -24,20 +34,57 @@ class Config:
         base_url: str | None = None,
         application: str | None = None,
         as_json: bool = False,
+        wire: bool = False,
         backend: str = "asyncio",
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         self.token = token
         self.base_url = base_url
         self.application = application
-        self.as_json = as_json
+        # --wire is --json in Losant's camelCase names.
+        self.as_json = as_json or wire
+        self.wire = wire
         self.backend = backend
+        # The global --timeout / --max-retries; None: the client's defaults.
+        self.timeout = timeout
+        self.max_retries = max_retries
 
     def __repr__(self) -> str:
         # The token is never shown.
         return (
             f"Config(base_url={self.base_url!r}, application={self.application!r}, "
-            f"as_json={self.as_json!r}, backend={self.backend!r})"
+            f"as_json={self.as_json!r}, wire={self.wire!r}, backend={self.backend!r}, "
+            f"timeout={self.timeout!r}, max_retries={self.max_retries!r})"
         )
+
+    def client_options(self) -> dict[str, Any]:
+        """``AsyncLosant``'s ``timeout`` / ``max_retries``, where the flags gave them."""
+        options: dict[str, Any] = {}
+        if self.timeout is not None:
+            options["timeout"] = self.timeout
+        if self.max_retries is not None:
+            options["max_retries"] = self.max_retries
+        return options
+
+
+class Globals:
+    """The options given before the subcommand (``ctx.obj`` of the root context)."""
+
+    __slots__ = ("backend", "max_retries", "timeout", "verbose")
+
+    def __init__(
+        self,
+        *,
+        backend: str = "asyncio",
+        verbose: int = 0,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        self.backend = backend
+        self.verbose = verbose
+        self.timeout = timeout
+        self.max_retries = max_retries
 
 
 class ExitCode(enum.IntEnum):
@@ -61,6 +108,9 @@ Configuration: flags first, then the environment:
   --token         LOSANT_API_TOKEN
   --base-url      LOSANT_API_URL (default https://api.losant.com)
   --application   LOSANT_APPLICATION_ID
+
+\b
+Global options go before the subcommand: losant-async -v --timeout 10 get
 """
 
 EXIT_CODES_HELP = """\b

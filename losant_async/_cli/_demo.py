@@ -100,7 +100,9 @@ async def run(cfg: Config, *, local: bool, messages: int) -> int:
         assert cfg.application is not None
         out.print(f"[bold]losant-async demo[/]: read-only, application {cfg.application}")
         story = _Story(out, read_only=True)
-        async with AsyncLosant(token=cfg.token, base_url=cfg.base_url) as client:
+        async with AsyncLosant(
+            token=cfg.token, base_url=cfg.base_url, **cfg.client_options()
+        ) as client:
             app = client.application(cfg.application)
             await _read_story(story, app, search_for=None)
     out.print()

@@ -64,6 +64,14 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 def _interrupted() -> int:
     sys.stderr.write("Interrupted.\n")
+    from ._output import follow_again, following
+
+    # Ctrl-C stops the following, not the job (issue 13).
+    for handle in following:
+        sys.stderr.write(
+            f"The job {handle.job_id} keeps running on Losant; "
+            f"follow it again with: {follow_again(handle)}\n"
+        )
     return ExitCode.INTERRUPTED
 
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from losant_async import JobHandle, JobOutcome
+    from losant_async import JobHandle, JobOutcome, JobProgress
 
 # Wider than rich's non-terminal default of 80, so tables stay readable in CI logs.
 _PIPE_WIDTH = 110
@@ -24,14 +24,34 @@ _HANDLE_FIELDS = ("job_id", "action", "application_id", "enqueued_at")
 _OUTCOME_FIELDS = ("status", "started_at", "completed_at", "output", "error")
 
 
-def jsonable(value: object) -> object:
-    """A JSON-ready view of a model: snake_case fields, ``None`` left out.
+# HAL noise of every answer (``_actions=false&_links=true&_embedded=true``).
+_HAL_KEYS = frozenset({"_links", "_embedded"})
 
+
+def camel(name: str) -> str:
+    """A Python field name in Losant's camelCase (``job_id`` -> ``jobId``)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def jsonable(value: object, *, wire: bool = False) -> object:
+    """A JSON-ready view of a model, ``None`` fields left out.
+
+    Python (snake_case) names by default (``--json``); with ``wire`` (``--wire``)
+    Losant's own camelCase names, as ``model.to_dict(wire=True)`` gives them.
     Unknown keys the server sent (``model.extra``) are kept under their wire
     names, except the HAL ``_links`` / ``_embedded`` noise.
     """
     import attrs
 
+    if wire and callable(to_dict := getattr(value, "to_dict", None)):
+        data = to_dict(wire=True)
+        if isinstance(data, Mapping):
+            return {
+                str(k): jsonable(v, wire=True)
+                for k, v in data.items()
+                if k not in _HAL_KEYS and v is not None
+            }
     if attrs.has(type(value)):
         out: dict[str, object] = {}
         for field in attrs.fields(cast("type[attrs.AttrsInstance]", type(value))):
@@ -39,12 +59,12 @@ def jsonable(value: object) -> object:
                 continue
             item = getattr(value, field.name)
             if item is not None:
-                out[field.name] = jsonable(item)
+                out[camel(field.name) if wire else field.name] = jsonable(item, wire=wire)
         extra = getattr(value, "extra", None)
         if isinstance(extra, Mapping):
             for key, item in extra.items():
                 if not str(key).startswith("_") and key not in out:
-                    out[str(key)] = jsonable(item)
+                    out[str(key)] = jsonable(item, wire=wire)
         return out
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
@@ -55,36 +75,41 @@ def jsonable(value: object) -> object:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v, wire=wire) for k, v in value.items()}
     if isinstance(value, Iterable):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, wire=wire) for v in value]
     return str(value)
 
 
-def plain(value: object, names: Sequence[str]) -> dict[str, object]:
+def plain(value: object, names: Sequence[str], *, wire: bool = False) -> dict[str, object]:
     """A JSON-ready view of an object's named attributes (for non-attrs objects)."""
     import attrs
 
     if attrs.has(type(value)):
-        data = jsonable(value)
+        data = jsonable(value, wire=wire)
         assert isinstance(data, dict)
         return data
     out: dict[str, object] = {}
     for name in names:
         item = getattr(value, name, None)
         if item is not None:
-            out[name] = jsonable(item)
+            out[camel(name) if wire else name] = jsonable(item, wire=wire)
     return out
 
 
-def handle_data(handle: JobHandle) -> dict[str, object]:
+def handle_data(handle: JobHandle, *, wire: bool = False) -> dict[str, object]:
     """A job handle as JSON-ready data."""
-    return plain(handle, _HANDLE_FIELDS)
+    return plain(handle, _HANDLE_FIELDS, wire=wire)
 
 
-def outcome_data(outcome: JobOutcome) -> dict[str, object]:
+def outcome_data(outcome: JobOutcome, *, wire: bool = False) -> dict[str, object]:
     """A job outcome as JSON-ready data."""
-    return plain(outcome, _OUTCOME_FIELDS)
+    return plain(outcome, _OUTCOME_FIELDS, wire=wire)
+
+
+def progress_data(progress: JobProgress, *, wire: bool = False) -> dict[str, object]:
+    """One poll of a job as JSON-ready data."""
+    return plain(progress, ("status", "completed", "total"), wire=wire)
 
 
 def print_json(data: object, *, lines: bool = False) -> None:
@@ -177,6 +202,17 @@ def _union_keys(rows: Sequence[object]) -> list[str]:
     return list(keys)
 
 
+# The jobs a --wait is following right now: on Ctrl-C, ``_errors`` says that
+# they keep running on Losant and how to follow them again.
+following: list[JobHandle] = []
+
+
+def follow_again(handle: JobHandle) -> str:
+    """The command that follows ``handle`` again, from any process."""
+    when = jsonable(handle.enqueued_at)
+    return f"losant-async job {handle.job_id} --action {handle.action} --enqueued-at {when} --wait"
+
+
 def message(text: str) -> None:
     """A message for people, on stderr."""
     sys.stderr.write(text + "\n")
@@ -225,6 +261,14 @@ async def follow_jobs(
             progress.update(task, total=total, completed=done, status=update.status)
         outcomes[index] = await handle.wait(poll_interval=poll_interval)
 
+    handles = [handle for _, handle in jobs]
+    # Listed before the message: trio may raise KeyboardInterrupt at any line.
+    following.extend(handles)
+    for handle in handles:
+        message(
+            f"following job {handle.job_id} "
+            "(Ctrl-C stops following; the job keeps running on Losant)"
+        )
     with progress:
         try:
             with anyio.fail_after(deadline):
@@ -232,6 +276,12 @@ async def follow_jobs(
                     for index, (label, handle) in enumerate(jobs):
                         tg.start_soon(one, index, label, handle)
         except TimeoutError:
+            del following[:]
             ids = ", ".join(handle.job_id for _, handle in jobs)
             raise TimeoutError(f"the job was not finished after {deadline:g} s ({ids})") from None
+        except Exception:
+            del following[:]
+            raise
+        # Not in a finally: on Ctrl-C the list must still name the jobs.
+        del following[:]
     return [outcomes[index] for index in range(len(jobs))]

@@ -3,7 +3,7 @@
 - ``_decoder``: the I/O-free, incremental SSE decoder (bytes in, events out)
   and ``to_message`` (one event's data to an ``MqttMessage``).
 - ``_values``: ``StreamOptions`` (the settings, checked once), ``StreamGap``
-  (one recorded outage) and which event ids may be sent back.
+  (one recorded outage), ``StreamState`` and which event ids may be sent back.
 - ``_stream``: ``MqttStream``, one subscription: watchdog, reconnects, gaps.
 - ``_group``: ``MqttStreamGroup``, several subscriptions read as one iterator.
 
@@ -16,6 +16,6 @@ from __future__ import annotations
 
 from ._group import MqttStreamGroup
 from ._stream import MqttStream
-from ._values import StreamGap
+from ._values import StreamGap, StreamState
 
-__all__ = ["MqttStream", "MqttStreamGroup", "StreamGap"]
+__all__ = ["MqttStream", "MqttStreamGroup", "StreamGap", "StreamState"]

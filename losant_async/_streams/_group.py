@@ -24,7 +24,7 @@ from .._models import MqttMessage
 
 if TYPE_CHECKING:
     from ._stream import MqttStream
-    from ._values import StreamGap
+    from ._values import StreamGap, StreamState
 
 __all__ = ["MqttStreamGroup"]
 
@@ -62,7 +62,7 @@ class MqttStreamGroup:
 
     @property
     def streams(self) -> list[MqttStream]:
-        """The member streams (read their ``reconnects`` and ``last_event_id``)."""
+        """The member streams (read their ``state``, ``reconnects`` and ``last_event_id``)."""
         return list(self._streams)
 
     @property
@@ -75,6 +75,15 @@ class MqttStreamGroup:
         pairs = [(stream.topic, gap) for stream in self._streams for gap in stream.gaps]
         pairs.sort(key=lambda pair: pair[1].started_at)
         return tuple(pairs)
+
+    @property
+    def states(self) -> tuple[tuple[str, StreamState], ...]:
+        """Every member's ``state`` as ``(topic, state)`` pairs, in the order given.
+
+        ``dict(group.states)`` maps topic to state (for a health endpoint);
+        each member reports its changes to ``on_state_change`` on its own.
+        """
+        return tuple((stream.topic, stream.state) for stream in self._streams)
 
     @property
     def is_closed(self) -> bool:

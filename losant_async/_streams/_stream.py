@@ -7,6 +7,8 @@ opens it with ``Transport.open_stream`` (an open response it owns and
 closes), reads it block by block under a watchdog, feeds the blocks to the
 I/O-free ``_decoder``, and re-opens a lost connection with the backoff of
 ``_retry`` and ``Last-Event-ID``, recording each outage as a ``StreamGap``.
+Its ``state`` (a ``StreamState``) follows the connection, and each change is
+reported to the ``on_state_change`` callback of its options.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from .._lifecycle import Lifecycle, State
 from .._models import MqttMessage
 from .._retry import delays_off, reconnect_delay, should_reconnect
 from ._decoder import MQTT_EVENT, SSEDecoder, to_message
-from ._values import StreamGap, StreamOptions, sendable_event_id
+from ._values import StateCallback, StreamGap, StreamOptions, StreamState, sendable_event_id
 
 if TYPE_CHECKING:
     from .._response import StreamResponse
@@ -90,7 +92,13 @@ class MqttStream:
     compact JSON text. A server's ``retry:`` is honoured up to
     ``backoff_max``.
 
-    The five settings may come as one checked ``StreamOptions`` value
+    ``state`` says where the stream is (``connecting``, ``open``,
+    ``reconnecting``, ``closed``: see ``StreamState``), for a health
+    endpoint; ``on_state_change(old, new)`` is called on each change. Each
+    reconnect attempt is logged at WARNING on the ``losant_async`` logger
+    (topic, attempt, delay and the reason), and a re-open at INFO.
+
+    The settings may come as one checked ``StreamOptions`` value
     (``options``, what the façade passes); without it the keywords are
     checked into one.
 
@@ -113,6 +121,7 @@ class MqttStream:
         max_reconnects: int | None = None,
         backoff_initial: float = STREAM_BACKOFF_INITIAL,
         backoff_max: float = STREAM_BACKOFF_MAX,
+        on_state_change: StateCallback | None = None,
     ) -> None:
         if not topic:
             raise ValueError("topic must be a non-empty string")
@@ -123,6 +132,7 @@ class MqttStream:
                 max_reconnects=max_reconnects,
                 backoff_initial=backoff_initial,
                 backoff_max=backoff_max,
+                on_state_change=on_state_change,
             )
         self._transport = transport
         self._path = path
@@ -131,9 +141,10 @@ class MqttStream:
         self._params = (("topic", topic), ("keepAliveInterval", str(options.keep_alive_interval)))
         self._silence = options.silence_timeout
         self._state = Lifecycle("MqttStream")
-        self.reconnects = 0
+        self._stream_state = StreamState.CONNECTING
+        self.reconnects: int = 0
         self.last_event_id: str | None = None
-        self.skipped = 0
+        self.skipped: int = 0
         self._gaps: deque[StreamGap] = deque(maxlen=STREAM_MAX_GAPS)
         # monotonic() of: the current connection's opening, its last
         # chunk, and the start of the outage in progress (None: no outage).
@@ -163,6 +174,29 @@ class MqttStream:
     def is_closed(self) -> bool:
         """Whether ``aclose()`` has run (directly or by leaving ``async with``)."""
         return self._state.is_closed
+
+    @property
+    def state(self) -> StreamState:
+        """Where the stream is: ``connecting``, ``open``, ``reconnecting`` or ``closed``.
+
+        ``closed`` once the stream is closed or has ended for good (its
+        iteration then ends or raises), even before ``aclose()``.
+        """
+        return self._stream_state
+
+    def _set_state(self, new: StreamState) -> None:
+        """Move to ``new`` and tell ``on_state_change``; nothing when unchanged."""
+        old = self._stream_state
+        if new is old or old is StreamState.CLOSED:  # closed is for good
+            return
+        self._stream_state = new
+        callback = self._options.on_state_change
+        if callback is None:
+            return
+        try:
+            callback(old, new)
+        except Exception:  # the caller's code must not break the stream
+            _log.exception("on_state_change of the stream of %r raised", self._topic)
 
     @property
     def silence_timeout(self) -> float:
@@ -198,6 +232,7 @@ class MqttStream:
         except BaseException:
             await self.aclose()
             raise
+        self._set_state(StreamState.CLOSED if self._finished else StreamState.OPEN)
         return self
 
     async def __aexit__(
@@ -214,7 +249,10 @@ class MqttStream:
             return
         self._pending.clear()
         self._error = None
-        await self._drop()
+        try:
+            await self._drop()
+        finally:
+            self._set_state(StreamState.CLOSED)
 
     def __del__(self) -> None:
         # No cleanup here (it would need the event loop): only a warning.
@@ -380,16 +418,34 @@ class MqttStream:
                 self._finished = True
                 self._error = None
                 self._end_outage(replayed=False)
+                self._set_state(StreamState.CLOSED)
                 raise error
             self._attempts += 1
-            delay = reconnect_delay(
-                self._attempts,
-                initial=options.backoff_initial,
-                maximum=options.backoff_max,
-                server_retry=self._server_retry,
-                retry_after=retry_after,
+            delay = (
+                0
+                if delays_off()
+                else reconnect_delay(
+                    self._attempts,
+                    initial=options.backoff_initial,
+                    maximum=options.backoff_max,
+                    server_retry=self._server_retry,
+                    retry_after=retry_after,
+                )
             )
-            await anyio.sleep(0 if delays_off() else delay)
+            if counting:  # the first connect's retries are still "connecting"
+                self._set_state(StreamState.RECONNECTING)
+            # One line per attempt (issue 13): the reason is our error's text,
+            # which never holds the token (errors redact their own strings).
+            _log.warning(
+                "Stream of %r: %s attempt %d in %.2f s, after %s: %s",
+                self._topic,
+                "reconnect" if counting else "connect",
+                self._attempts,
+                delay,
+                type(error).__name__,
+                error,
+            )
+            await anyio.sleep(delay)
             try:
                 await self._open()
             except LosantError as exc:
@@ -397,8 +453,12 @@ class MqttStream:
                 continue
             self._error = None
             self._end_outage(replayed=self._sent_id and not self._finished)
-            if counting and not self._finished:  # a 204 is no re-open
+            if self._finished:  # a 204: the server ended the stream
+                self._set_state(StreamState.CLOSED)
+            elif counting:
                 self.reconnects += 1
+                _log.info("Stream of %r reconnected (attempt %d).", self._topic, self._attempts)
+                self._set_state(StreamState.OPEN)
             return
 
     async def _drop(self) -> None:

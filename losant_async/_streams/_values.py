@@ -1,4 +1,4 @@
-"""The stream's values: ``StreamOptions`` (its settings, checked once) and ``StreamGap``.
+"""The stream's values: ``StreamOptions`` (checked once), ``StreamGap``, ``StreamState``.
 
 Nothing here reads a socket or sleeps. The façade builds one
 ``StreamOptions`` per call (``mqtt_subscription_stream(s)``) and hands it to
@@ -9,7 +9,9 @@ Either way the settings are checked here, by one rule with one message each.
 
 from __future__ import annotations
 
+import enum
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
@@ -25,7 +27,30 @@ from .._constants import (
 )
 from .._models._base import SAFE_INTEGER
 
-__all__ = ["StreamGap", "StreamOptions"]
+__all__ = ["StateCallback", "StreamGap", "StreamOptions", "StreamState"]
+
+
+class StreamState(enum.StrEnum):
+    """Where a stream is: read ``stream.state`` (a ``str``, so it goes into JSON as is).
+
+    - ``connecting``: not connected yet (before and during the first connect,
+      retries of the first connect included).
+    - ``open``: a connection is open; messages flow.
+    - ``reconnecting``: the connection was lost and is being re-opened
+      (waiting out the backoff, or connecting).
+    - ``closed``: closed by the caller, or ended for good (a 4xx, a 204,
+      reconnection off or used up); no message will come.
+    """
+
+    CONNECTING = "connecting"
+    OPEN = "open"
+    RECONNECTING = "reconnecting"
+    CLOSED = "closed"
+
+
+# ``on_state_change(old, new)``: a plain function, called in the task that
+# reads the stream; what it returns is ignored.
+StateCallback = Callable[[StreamState, StreamState], object]
 
 
 @attrs.frozen
@@ -97,6 +122,13 @@ def _check_max_reconnects(
         raise ValueError("max_reconnects must be at most 2**53 - 1")
 
 
+def _check_callback(
+    instance: object, attribute: attrs.Attribute[StateCallback | None], value: object
+) -> None:
+    if value is not None and not callable(value):
+        raise TypeError(f"on_state_change must be callable or None, not {type(value).__name__}")
+
+
 def _check_seconds(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{attribute.name} must be a number, not {type(value).__name__}")
@@ -117,6 +149,11 @@ class StreamOptions:
             no bound.
         backoff_initial: The first reconnect delay in seconds (at least 0).
         backoff_max: The cap of the growing delay, at least ``backoff_initial``.
+        on_state_change: Called as ``on_state_change(old, new)`` with two
+            ``StreamState``s each time the stream's ``state`` changes (after
+            the change). A plain function, run in the task that reads the
+            stream, so it must not block; an exception it raises is logged and
+            ignored. ``None``: no calls.
 
     Raises:
         TypeError: A setting of the wrong type.
@@ -130,6 +167,9 @@ class StreamOptions:
     max_reconnects: int | None = attrs.field(default=None, validator=_check_max_reconnects)
     backoff_initial: float = attrs.field(default=STREAM_BACKOFF_INITIAL, validator=_check_seconds)
     backoff_max: float = attrs.field(default=STREAM_BACKOFF_MAX, validator=_check_seconds)
+    on_state_change: StateCallback | None = attrs.field(
+        default=None, validator=_check_callback, kw_only=True
+    )
 
     def __attrs_post_init__(self) -> None:
         if not self.backoff_initial <= self.backoff_max:

@@ -1,7 +1,7 @@
 """A local, in-process Losant for tests and demos, and the test switch for retries.
 
 - `LocalLosant`: a Losant-compatible server of the Application resource on
-  127.0.0.1 (needs the `testing` extra: ``pip install "losant-async[testing]"``).
+  127.0.0.1 (needs the `testing` extra: see the README's Set-up).
   See the README section "Testing your code against the local Losant" and the
   pytest fixture `local_losant` (module `losant_async.testing.pytest_plugin`).
 - `Faults`: the fault injection a `LocalLosant` exposes as ``server.faults``.
@@ -37,3 +37,25 @@ if _typing.TYPE_CHECKING:
     from losant_async.testing._server import LocalLosant as LocalLosant
 
 _lazy.install(__name__)
+
+# The same hint as the command line's without its extra. Importing this
+# package needs no extra (the pytest plugin imports it in every session, and
+# set_testing is plain library code): the hint comes with the first name that
+# needs the server's libraries.
+_MISSING_EXTRA = (
+    "losant_async.testing: the local Losant needs starlette, uvicorn, python-multipart "
+    "and jsonschema: install the 'testing' extra, pip install -e '.[testing]' in a clone, "
+    "or pip install 'losant-async[testing] @ git+<repository-url>'"
+)
+_EXTRA_MODULES = frozenset({"starlette", "uvicorn", "multipart", "python_multipart", "jsonschema"})
+_lazy_getattr: _typing.Callable[[str], object] = globals()["__getattr__"]  # set by install
+
+if not _typing.TYPE_CHECKING:  # a type checker sees the names above, not any name
+
+    def __getattr__(name: str) -> object:
+        try:
+            return _lazy_getattr(name)
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] not in _EXTRA_MODULES:
+                raise
+            raise ModuleNotFoundError(_MISSING_EXTRA, name=exc.name) from None

@@ -25,7 +25,7 @@ from losant_async.testing import _routes, _schemas
 from losant_async.testing._context import Context
 from losant_async.testing._faults import Faults
 from losant_async.testing._jobs import JOB_STATUSES, REQUESTER_TYPES, JobRunner, job_log_entry
-from losant_async.testing._sse import Broker
+from losant_async.testing._sse import Broker, payload_text
 from losant_async.testing._state import Json, State, new_id
 
 _START_TIMEOUT = 10.0
@@ -68,7 +68,7 @@ class LocalLosant:
             raise ValueError(f"port must be an int in 0..65535, not {port!r}")
         self._bind_port = port
         self.job_duration = job_duration
-        self.faults = Faults()
+        self.faults: Faults = Faults()
         self._state = State()
         self._broker = Broker(replay_size=replay_buffer)
         self._jobs = JobRunner(self._state, self.faults, lambda: self.job_duration)
@@ -81,7 +81,7 @@ class LocalLosant:
             keep_alive=keep_alive_interval,
             check_responses=check_responses,
         )
-        self.token = self._state.create_token(_schemas.ALL_SCOPES)
+        self.token: str = self._state.create_token(_schemas.ALL_SCOPES)
         self._port: int | None = None
         self._phase = "new"
         self._phase_lock = threading.Lock()
@@ -222,18 +222,22 @@ class LocalLosant:
         """A snapshot of the application's import logs, newest first."""
         return self._state.import_logs(application_id, limit=1_000_000, since=None)
 
-    def publish(self, application_id: str, topic: str, message: str) -> int:
+    def publish(self, application_id: str, topic: str, message: object) -> int:
         """Publish an MQTT message to the application's streams; returns its event number.
 
-        The number is the event's `id:` line when `replay` is on (none is sent otherwise).
+        `message` is encoded as the client encodes it: a `str` as is, `bytes`
+        as UTF-8 text, anything else (a dict, a number) as compact JSON text
+        (`ValueError` / `TypeError` when it cannot be). The number is the
+        event's `id:` line when `replay` is on (none is sent otherwise).
 
         Safe from any thread; the message is queued to every matching stream
         before this returns.
         """
+        text = payload_text(message)
         portal = self._running_portal()
         if threading.get_ident() == self._loop_thread:
-            return self._broker.publish(application_id, topic, message)
-        return portal.call(self._broker.publish, application_id, topic, message)
+            return self._broker.publish(application_id, topic, text)
+        return portal.call(self._broker.publish, application_id, topic, text)
 
     # -- lifecycle ------------------------------------------------------------
 

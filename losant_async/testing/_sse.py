@@ -24,6 +24,30 @@ Event = tuple[int, str, str]  # (id, topic, message)
 _SUBSCRIBER_BUFFER = 10_000
 
 
+def payload_text(message: object) -> str:
+    """An MQTT payload as the text the client would publish.
+
+    The client's rule (``losant_async._params``, not imported: the local
+    Losant shares no code with the client): a ``str`` as is, ``bytes`` as
+    UTF-8 text, anything else as compact JSON.
+
+    Raises:
+        ValueError: ``bytes`` that are not UTF-8.
+        TypeError: A value JSON cannot write (``nan`` included).
+    """
+    if isinstance(message, str):
+        return message
+    if isinstance(message, bytes | bytearray | memoryview):
+        try:
+            return bytes(message).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"message bytes are not valid UTF-8 (at byte {exc.start})") from None
+    try:
+        return json.dumps(message, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"message is not JSON-serialisable: {exc}") from None
+
+
 def valid_filter(topic_filter: str) -> bool:
     """Whether `topic_filter` is a valid MQTT topic filter (MQTT 3.1.1, section 4.7.1)."""
     if not topic_filter or "\x00" in topic_filter:

@@ -41,7 +41,9 @@ def test_stream_signature() -> None:
     """Details/Streams: mqtt_subscription_stream(topic, *, keep_alive_interval=2, reconnect=True,
     max_reconnects=None, backoff_initial=0.5, backoff_max=30.0)."""
     params = inspect.signature(AsyncApplication.mqtt_subscription_stream).parameters
-    assert list(params) == [
+    # The contract's parameters, in order; later additions (issue 13:
+    # on_state_change) are keyword-only with a default.
+    assert list(params)[:7] == [
         "self",
         "topic",
         "keep_alive_interval",
@@ -57,6 +59,9 @@ def test_stream_signature() -> None:
     assert params["backoff_max"].default == 30.0
     for name in ("keep_alive_interval", "reconnect", "max_reconnects"):
         assert params[name].kind is inspect.Parameter.KEYWORD_ONLY
+    for extra in list(params.values())[7:]:
+        assert extra.kind is inspect.Parameter.KEYWORD_ONLY
+        assert extra.default is None
 
 
 @pytest.mark.anyio

@@ -1218,3 +1218,23 @@ def test_accept_version_ranges() -> None:
         assert accepts(ok), ok
     for bad in ("^1.31.0", "~1.31", "2", "<1.30", ">1.30", "1.30.1", "^0.30.0", "1.a", "^"):
         assert not accepts(bad), bad
+
+
+async def test_publish_encodes_a_non_str_message_as_the_client_does(
+    local_server: LocalLosant, app_id: str
+) -> None:
+    """LocalLosant.publish sends bytes as UTF-8 text and other values as compact JSON text."""
+    async with open_sse(local_server, app_id, {"topic": "enc/#"}) as stream:
+        local_server.publish(app_id, "enc/bytes", "héllo".encode())
+        local_server.publish(app_id, "enc/dict", {"on": True, "level": 3})
+        local_server.publish(app_id, "enc/number", 21.5)
+        events = await stream.read_blocks(3)
+    assert [json.loads(e["data"])["message"] for e in events] == [
+        "héllo",
+        '{"on":true,"level":3}',
+        "21.5",
+    ]
+    with pytest.raises(ValueError, match="UTF-8"):
+        local_server.publish(app_id, "enc/bad", b"\xff")
+    with pytest.raises(TypeError, match="JSON"):
+        local_server.publish(app_id, "enc/nan", float("nan"))

@@ -546,3 +546,122 @@ async def test_stream_without_a_free_connection_fails_clearly(
                 await publish(transport, app_id, "a", "still here")
                 assert (await first.__anext__()).message == "still here"
     assert waited < 3.0, waited
+
+
+# -- state (issue 13: a stream you can watch) ----------------------------------------
+
+
+@pytest.mark.anyio
+async def test_state_changes_through_the_facade_over_real_sockets(
+    local_server: LocalLosant, app_id: str
+) -> None:
+    """The façade passes on_state_change: open, reconnecting, open, closed, over real sockets."""
+    from losant_async import AsyncLosant, StreamState
+
+    changes: list[tuple[StreamState, StreamState]] = []
+    local_server.faults.drop_stream(after_events=1, times=1, application_id=app_id)
+    async with AsyncLosant(token=local_server.token, base_url=local_server.base_url) as client:
+        app = client.application(app_id)
+        stream = app.mqtt_subscription_stream(
+            "state/+", on_state_change=lambda old, new: changes.append((old, new))
+        )
+        with anyio.fail_after(20):
+            async with stream:
+                await app.mqtt_publish_message("state/a", "one")
+                got = [(await stream.__anext__()).message]
+                # The server drops the stream after that event: the reader
+                # reconnects; publish once the stream is open again.
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(_next_message, stream, got)
+                    await wait_until(lambda: stream.reconnects == 1, within=10)
+                    assert stream.state is StreamState.OPEN
+                    await app.mqtt_publish_message("state/a", "two")
+    assert got == ["one", "two"]
+    assert [(str(old), str(new)) for old, new in changes] == [
+        ("connecting", "open"),
+        ("open", "reconnecting"),
+        ("reconnecting", "open"),
+        ("open", "closed"),
+    ]
+
+
+async def _next_message(stream: MqttStream, into: list[str]) -> None:
+    into.append((await stream.__anext__()).message)
+
+
+@pytest.mark.anyio
+async def test_group_states_through_the_facade(local_server: LocalLosant, app_id: str) -> None:
+    """app.mqtt_subscription_streams(...).states shows each member's state by topic."""
+    from losant_async import AsyncLosant
+
+    seen: list[str] = []
+    async with AsyncLosant(token=local_server.token, base_url=local_server.base_url) as client:
+        group = client.application(app_id).mqtt_subscription_streams(
+            ["g/1", "g/2"], on_state_change=lambda old, new: seen.append(new)
+        )
+        assert dict(group.states) == {"g/1": "connecting", "g/2": "connecting"}
+        with anyio.fail_after(10):
+            async with group:
+                assert dict(group.states) == {"g/1": "open", "g/2": "open"}
+    assert dict(group.states) == {"g/1": "closed", "g/2": "closed"}
+    assert sorted(seen) == ["closed", "closed", "open", "open"]
+
+
+def test_relay_example_health_reports_the_upstream_state(
+    local_server: LocalLosant, app_id: str
+) -> None:
+    """examples/starlette_relay.py's /healthz says reconnecting (503) while the upstream is down."""
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "starlette_relay.py"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOSANT_")}
+    env.update(
+        LOSANT_API_URL=local_server.base_url,
+        LOSANT_API_TOKEN=local_server.token,
+        LOSANT_APPLICATION_ID=app_id,
+    )
+    # The relay's first upstream stream drops after one message.
+    local_server.faults.drop_stream(after_events=1, times=1, application_id=app_id)
+    proc = subprocess.Popen(
+        [sys.executable, str(example), "--port", str(port), "--topic", "health/+"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/healthz"
+
+    def health_until(state: str) -> httpx.Response:
+        deadline = time.monotonic() + 20
+        answer = None
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(base, timeout=2)
+            except httpx.TransportError:
+                answer = None
+            if answer is not None and answer.json()["upstream"] == state:
+                return answer
+            time.sleep(0.05)
+        pytest.fail(f"upstream never {state}: {answer and answer.json()}")
+
+    try:
+        opened = health_until("open")
+        assert opened.status_code == 200
+        # Every re-open is refused until the faults are cleared.
+        local_server.faults.fail("mqttSubscriptionStream", status=503, times=None)
+        local_server.publish(app_id, "health/a", "bye")
+        down = health_until("reconnecting")
+        assert down.status_code == 503
+        local_server.faults.clear()
+        back = health_until("open")
+        assert back.status_code == 200
+        assert back.json()["reconnects"] == 1
+        assert back.json()["gaps"] == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

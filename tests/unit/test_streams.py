@@ -41,6 +41,7 @@ from losant_async._streams._decoder import SSEDecoder, to_message
 from losant_async._streams._values import (
     StreamGap,
     StreamOptions,
+    StreamState,
     check_keep_alive_interval,
     sendable_event_id,
 )
@@ -1202,3 +1203,162 @@ async def test_group_reports_its_members_gaps_by_topic(
         assert [(topic, gap.replayed) for topic, gap in group.gaps] == [("y", False)]
         assert group.gaps[0][1] is streams[1].gaps[0]
     assert sorted(got) == ["x1", "y1", "y2"]
+
+
+# --- state (issue 13: a stream you can watch) ---------------------------------
+
+
+def state_of(stream: MqttStream) -> StreamState:
+    """The state, read through a call (so a type checker does not narrow it)."""
+    return stream.state
+
+
+def recorder() -> tuple[list[tuple[str, str]], Callable[[StreamState, StreamState], None]]:
+    changes: list[tuple[str, str]] = []
+
+    def changed(old: StreamState, new: StreamState) -> None:
+        changes.append((old.value, new.value))
+
+    return changes, changed
+
+
+@pytest.mark.anyio
+async def test_state_follows_the_connection_and_reports_each_change(
+    transport: Transport, route: Callable[[Script], respx.Route]
+) -> None:
+    """stream.state goes connecting, open, reconnecting, open, closed; each change is reported."""
+    route([sse(mqtt_event("a", "1")), httpx.Response(503), sse(mqtt_event("a", "2"), stall=True)])
+    changes, changed = recorder()
+    stream = make_stream(transport, on_state_change=changed)
+    assert stream.state == "connecting"  # a str enum
+    async with stream:
+        assert stream.state == "open"
+        assert (await collect(stream, 2)) == ["1", "2"]
+        assert state_of(stream) is StreamState.OPEN
+    assert state_of(stream) is StreamState.CLOSED
+    assert changes == [
+        ("connecting", "open"),
+        ("open", "reconnecting"),
+        ("reconnecting", "open"),
+        ("open", "closed"),
+    ]
+
+
+@pytest.mark.anyio
+async def test_state_is_reconnecting_while_the_backoff_runs(
+    transport: Transport, route: Callable[[Script], respx.Route], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """During the reconnect delay a health check reads reconnecting, not open."""
+    seen: list[StreamState] = []
+    real_sleep = anyio.sleep
+
+    async def look(seconds: float) -> None:
+        seen.append(stream.state)
+        await real_sleep(0)
+
+    monkeypatch.setattr("losant_async._streams._stream.anyio.sleep", look)
+    route([sse(mqtt_event("a", "1")), sse(mqtt_event("a", "2"), stall=True)])
+    stream = make_stream(transport)
+    async with stream:
+        assert (await collect(stream, 2)) == ["1", "2"]
+    assert seen == [StreamState.RECONNECTING]
+
+
+@pytest.mark.anyio
+async def test_state_is_closed_when_the_stream_gives_up(
+    transport: Transport, route: Callable[[Script], respx.Route]
+) -> None:
+    """A stream that ended for good reads closed before aclose(), and reports it once."""
+    route([sse(mqtt_event("a", "only"))])
+    changes, changed = recorder()
+    async with make_stream(transport, reconnect=False, on_state_change=changed) as stream:
+        with pytest.raises(APIConnectionError):
+            await drain(stream, [])
+        assert stream.state is StreamState.CLOSED
+        assert not stream.is_closed
+    assert changes == [("connecting", "open"), ("open", "closed")]
+
+
+@pytest.mark.anyio
+async def test_first_connect_retries_stay_connecting(
+    transport: Transport, route: Callable[[Script], respx.Route]
+) -> None:
+    """Retries of the first connect are still connecting; a 204 ends in closed."""
+    route([httpx.Response(503), httpx.Response(429), sse(b":\n\n", stall=True)])
+    changes, changed = recorder()
+    async with make_stream(transport, on_state_change=changed):
+        pass
+    assert changes == [("connecting", "open"), ("open", "closed")]
+    route([httpx.Response(204)])
+    async with make_stream(transport) as ended:
+        assert ended.state is StreamState.CLOSED
+
+
+@pytest.mark.anyio
+async def test_each_reconnect_attempt_is_a_warning_without_the_token(
+    transport: Transport,
+    route: Callable[[Script], respx.Route],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One WARNING per attempt names the topic, attempt, delay and reason; a re-open is INFO."""
+    route(
+        [
+            sse(mqtt_event("a", "1")),
+            httpx.Response(503, json={"type": "ServiceUnavailable", "message": TOKEN}),
+            sse(mqtt_event("a", "2"), stall=True),
+        ]
+    )
+    with caplog.at_level("INFO", logger="losant_async"):
+        async with make_stream(transport) as stream:
+            assert (await collect(stream, 2)) == ["1", "2"]
+    warnings_ = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings_) == 2
+    assert "'a/#'" in warnings_[0]
+    assert "attempt 1" in warnings_[0]
+    assert "APIConnectionError" in warnings_[0]
+    assert " s, after " in warnings_[0]
+    assert "attempt 2" in warnings_[1]
+    assert "InternalServerError" in warnings_[1]
+    infos = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    assert any("'a/#' reconnected (attempt 2)" in line for line in infos)
+    assert all(TOKEN not in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.anyio
+async def test_a_failing_state_callback_is_logged_not_raised(
+    transport: Transport, route: Callable[[Script], respx.Route], caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception in on_state_change is logged; the stream goes on."""
+
+    def broken(old: StreamState, new: StreamState) -> None:
+        raise RuntimeError("dashboard down")
+
+    route([sse(mqtt_event("a", "1"), stall=True)])
+    async with make_stream(transport, on_state_change=broken) as stream:
+        assert (await collect(stream, 1)) == ["1"]
+    assert [r.levelname for r in caplog.records].count("ERROR") == 2
+    assert "on_state_change" in caplog.records[0].getMessage()
+
+
+def test_on_state_change_must_be_callable() -> None:
+    """StreamOptions refuses an on_state_change that cannot be called."""
+    with pytest.raises(TypeError, match="on_state_change must be callable"):
+        StreamOptions(on_state_change="print")  # type: ignore[arg-type]
+    assert StreamOptions(on_state_change=print).on_state_change is print
+
+
+@pytest.mark.anyio
+async def test_group_exposes_its_members_states(
+    transport: Transport, respx_mock: respx.MockRouter
+) -> None:
+    """group.states pairs each member's topic with its state, in the order given."""
+    respx_mock.get(PATH, params={"topic": "x"}).mock(side_effect=[sse(b":\n\n", stall=True)])
+    respx_mock.get(PATH, params={"topic": "y"}).mock(side_effect=[sse(b":\n\n", stall=True)])
+    changes, changed = recorder()
+    streams = [MqttStream(transport, PATH, topic=t, on_state_change=changed) for t in "xy"]
+    group = MqttStreamGroup(streams)
+    assert group.states == (("x", "connecting"), ("y", "connecting"))
+    async with group:
+        assert dict(group.states) == {"x": StreamState.OPEN, "y": StreamState.OPEN}
+    assert {state for _, state in group.states} == {StreamState.CLOSED}
+    assert changes.count(("open", "closed")) == 2

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import losant_async.testing
 from losant_async import _retry
@@ -43,3 +45,42 @@ def test_public_names_show_the_public_path() -> None:
     for name in losant_async.testing.__all__:
         assert getattr(losant_async.testing, name).__module__ == "losant_async.testing", name
     assert losant_async.testing.__all__ == ["Faults", "LocalLosant", "set_testing"]
+
+
+# A sitecustomize that makes the testing extra's libraries look uninstalled.
+_NO_TESTING_EXTRA = """
+import importlib.abc, sys
+
+class _Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("starlette", "uvicorn", "jsonschema", "click"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, _Missing())
+"""
+
+
+def test_missing_testing_extra_gives_the_install_hint(tmp_path: Path) -> None:
+    """Without the testing extra, the package still imports and LocalLosant names the extra."""
+    (tmp_path / "sitecustomize.py").write_text(_NO_TESTING_EXTRA)
+    code = (
+        "import losant_async.testing as t, losant_async.testing.pytest_plugin\n"
+        "t.set_testing(zero_delay=False)\n"
+        "try:\n    from losant_async.testing import LocalLosant\n"
+        "except ImportError as exc:\n    print(exc)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert "install the 'testing' extra" in out.stdout
+    assert "pip install -e '.[testing]'" in out.stdout
+    assert "starlette" in out.stdout
+    assert out.stderr == ""
+    # The command line's hint has the same shape.
+    cli = subprocess.run(
+        [sys.executable, "-m", "losant_async", "get"], capture_output=True, text=True, env=env
+    )
+    assert cli.returncode == 1
+    assert "install the 'cli' extra, pip install -e '.[cli]' in a clone" in cli.stderr

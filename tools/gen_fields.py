@@ -25,8 +25,6 @@ written by hand:
 from __future__ import annotations
 
 import argparse
-import difflib
-import subprocess
 import sys
 import types
 import typing
@@ -35,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 import attrs
+from _output import ruff_format, write_or_check
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "losant_async" / "_params" / "_fields.py"
@@ -132,23 +131,7 @@ def render() -> str:
         head.append(f"from .._models import {', '.join(models)}")
         head.append("")
     head += [f"__all__ = [{', '.join(names)}]", "", ""]
-    return _ruff_format("\n".join(head) + "\n\n".join(classes))
-
-
-def _ruff_format(text: str) -> str:
-    """Pass the output through ``ruff format`` (the project's style), if installed."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(OUT), "-"],
-            input=text,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return text
-    return done.stdout
+    return ruff_format("\n".join(head) + "\n\n".join(classes), OUT)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,24 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if the output is stale")
     args = parser.parse_args(argv)
     text = render()
-    current = OUT.read_text() if OUT.exists() else ""
-    if args.check:
-        if current != text:
-            sys.stdout.writelines(
-                difflib.unified_diff(
-                    current.splitlines(True), text.splitlines(True), str(OUT), "generated"
-                )
-            )
-            print("stale: _params/_fields.py (run tools/gen_fields.py)")
-            return 1
-        print("fields are current")
-        return 0
-    if current != text:
-        OUT.write_text(text)
-        print("wrote _params/_fields.py")
-    else:
-        print("fields already current")
-    return 0
+    return write_or_check(OUT, text, check=args.check, tool="gen_fields.py", what="fields")
 
 
 if __name__ == "__main__":

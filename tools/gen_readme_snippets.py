@@ -25,13 +25,13 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
-import difflib
 import re
-import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+
+from _output import ruff_format, write_or_check
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -182,23 +182,7 @@ def render(text: str) -> str:
             f"\n\nasync def {snippet.name}({params}) -> None:\n"
             f'    """README.md, section "{snippet.section}"."""\n{body}'
         )
-    return _ruff_format("".join(parts))
-
-
-def _ruff_format(text: str) -> str:
-    """Pass the output through ``ruff format`` (the project's style), if installed."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(OUT), "-"],
-            input=text,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return text
-    return done.stdout
+    return ruff_format("".join(parts), OUT)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,24 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     except SnippetError as exc:
         print(exc)
         return 1
-    current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
-    if args.check:
-        if current != text:
-            sys.stdout.writelines(
-                difflib.unified_diff(
-                    current.splitlines(True), text.splitlines(True), str(OUT), "generated"
-                )
-            )
-            print("stale: tests/typing/readme_snippets.py (run tools/gen_readme_snippets.py)")
-            return 1
-        print("snippets are current")
-        return 0
-    if current != text:
-        OUT.write_text(text, encoding="utf-8")
-        print("wrote tests/typing/readme_snippets.py")
-    else:
-        print("snippets already current")
-    return 0
+    return write_or_check(
+        OUT, text, check=args.check, tool="gen_readme_snippets.py", what="snippets"
+    )
 
 
 if __name__ == "__main__":

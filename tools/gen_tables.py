@@ -28,14 +28,14 @@ reads are ``jobLogs`` and ``jobLog``.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import pprint
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from _output import ruff_format, write_or_check
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = ROOT.parent / "shared" / "spec"
@@ -187,23 +187,7 @@ def render() -> str:
         '"""The `_links` of an application body, as `{applicationId}` templates."""',
         "",
     ]
-    return ruff_format("\n".join(parts))
-
-
-def ruff_format(text: str) -> str:
-    """Pass the output through ``ruff format`` (the project's style), if installed."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(OUT_FILE), "-"],
-            input=text,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return text
-    return done.stdout
+    return ruff_format("\n".join(parts), OUT_FILE)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,24 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{SPEC_DIR} is missing: it must be beside the checkout", file=sys.stderr)
         return 2
     text = render()
-    current = OUT_FILE.read_text() if OUT_FILE.exists() else ""
-    if args.check:
-        if current != text:
-            sys.stdout.writelines(
-                difflib.unified_diff(
-                    current.splitlines(True), text.splitlines(True), str(OUT_FILE), "generated"
-                )
-            )
-            print("stale: testing/_tables.py (run tools/gen_tables.py)")
-            return 1
-        print("tables are current")
-        return 0
-    if current == text:
-        print("tables already current")
-    else:
-        OUT_FILE.write_text(text)
-        print(f"wrote {OUT_FILE.relative_to(ROOT)}")
-    return 0
+    return write_or_check(OUT_FILE, text, check=args.check, tool="gen_tables.py", what="tables")
 
 
 if __name__ == "__main__":

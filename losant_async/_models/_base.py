@@ -283,6 +283,25 @@ def _check_item(value: object, item: type) -> _Problem:
     return None
 
 
+def _validator(required: bool, check_value: _Validator) -> _Validator:
+    """The attrs validator of a field: skipped while decoding, ``None`` only if optional.
+
+    ``check_value`` sees every value but ``None``. Answers from the server are
+    never rejected (``DECODING``): these rules are for what a caller builds.
+    """
+
+    def check(inst: object, attribute: Any, value: object) -> None:
+        if DECODING.get():
+            return
+        if value is None:
+            if required:
+                raise _fail(inst, attribute, "is required")
+            return
+        check_value(inst, attribute, value)
+
+    return check
+
+
 def text_validator(
     *,
     required: bool = False,
@@ -294,16 +313,10 @@ def text_validator(
     """Validator of a string field (JSON Schema minLength, maxLength, pattern, enum)."""
     matcher = (pattern, _matcher(pattern)) if pattern is not None else None
 
-    def check(inst: object, attribute: Any, value: object) -> None:
-        if DECODING.get():
-            return
-        if value is None:
-            if required:
-                raise _fail(inst, attribute, "is required")
-            return
+    def check_value(inst: object, attribute: Any, value: object) -> None:
         _raise(inst, attribute, _check_text(value, min_length, max_length, matcher, choices))
 
-    return check
+    return _validator(required, check_value)
 
 
 def number_validator(
@@ -315,63 +328,39 @@ def number_validator(
 ) -> _Validator:
     """Validator of a number field (JSON Schema minimum, maximum; finite, safe integers)."""
 
-    def check(inst: object, attribute: Any, value: object) -> None:
-        if DECODING.get():
-            return
-        if value is None:
-            if required:
-                raise _fail(inst, attribute, "is required")
-            return
+    def check_value(inst: object, attribute: Any, value: object) -> None:
         _raise(inst, attribute, _check_number(value, integer, minimum, maximum))
 
-    return check
+    return _validator(required, check_value)
 
 
 def flag_validator(*, required: bool = False) -> _Validator:
     """Validator of a boolean field: only ``True``/``False`` (not 1, not ``"yes"``)."""
 
-    def check(inst: object, attribute: Any, value: object) -> None:
-        if DECODING.get():
-            return
-        if value is None:
-            if required:
-                raise _fail(inst, attribute, "is required")
-            return
+    def check_value(inst: object, attribute: Any, value: object) -> None:
         if not isinstance(value, bool):
             raise _fail(inst, attribute, f"must be a bool, not {_kind(value)}", TypeError)
 
-    return check
+    return _validator(required, check_value)
 
 
 def time_validator(*, required: bool = False) -> _Validator:
     """Validator of a ``date-time`` field: a ``datetime`` that converts to UTC."""
 
-    def check(inst: object, attribute: Any, value: object) -> None:
-        if DECODING.get():
-            return
-        if value is None:
-            if required:
-                raise _fail(inst, attribute, "is required")
-            return
+    def check_value(inst: object, attribute: Any, value: object) -> None:
         _raise(inst, attribute, _check_time(value))
 
-    return check
+    return _validator(required, check_value)
 
 
 def model_validator(cls: type, *, required: bool = False) -> _Validator:
     """Validator of a nested object field: an instance of its model class."""
 
-    def check(inst: object, attribute: Any, value: object) -> None:
-        if DECODING.get():
-            return
-        if value is None:
-            if required:
-                raise _fail(inst, attribute, "is required")
-            return
+    def check_value(inst: object, attribute: Any, value: object) -> None:
         if not isinstance(value, cls):
             raise _fail(inst, attribute, f"must be a {cls.__name__}, not {_kind(value)}", TypeError)
 
-    return check
+    return _validator(required, check_value)
 
 
 def _mapping(*, required: bool = False, values: type | None = None) -> _Validator:
@@ -381,13 +370,7 @@ def _mapping(*, required: bool = False, values: type | None = None) -> _Validato
     (``_params.build_body``).
     """
 
-    def check(inst: object, attribute: Any, value: object) -> None:
-        if DECODING.get():
-            return
-        if value is None:
-            if required:
-                raise _fail(inst, attribute, "is required")
-            return
+    def check_value(inst: object, attribute: Any, value: object) -> None:
         if not isinstance(value, Mapping):
             raise _fail(inst, attribute, f"must be a mapping, not {_kind(value)}", TypeError)
         for key, item in value.items():
@@ -396,7 +379,7 @@ def _mapping(*, required: bool = False, values: type | None = None) -> _Validato
             if values is not None:
                 _raise(inst, attribute, _check_item(item, values), f"[{key!r}] ")
 
-    return check
+    return _validator(required, check_value)
 
 
 def _present(*, required: bool = False) -> _Validator:
@@ -424,13 +407,7 @@ def array_validator(
     matcher = (pattern, _matcher(pattern)) if pattern is not None else None
     check_text = any(x is not None for x in (min_length, max_length, matcher, choices))
 
-    def check(inst: object, attribute: Any, value: object) -> None:
-        if DECODING.get():
-            return
-        if value is None:
-            if required:
-                raise _fail(inst, attribute, "is required")
-            return
+    def check_value(inst: object, attribute: Any, value: object) -> None:
         if isinstance(value, str | bytes) or not isinstance(value, Sequence):
             raise _fail(inst, attribute, f"must be a list, not {_kind(value)}", TypeError)
         if max_items is not None and len(value) > max_items:
@@ -446,4 +423,4 @@ def array_validator(
         if unique and len(set(map(repr, value))) != len(value):
             raise _fail(inst, attribute, "items must be unique")
 
-    return check
+    return _validator(required, check_value)

@@ -16,6 +16,9 @@ import typing as _typing
 from . import _lazy
 
 if _typing.TYPE_CHECKING:
+    # The installed distribution's version, read from its metadata on first use.
+    __version__: str
+
     from ._application import AsyncApplication
     from ._client import AsyncLosant
     from ._exceptions import (
@@ -92,7 +95,8 @@ if _typing.TYPE_CHECKING:
         ValidationErrorItem,
         ValidationErrors,
     )
-    from ._streams import MqttStream, MqttStreamGroup, StreamGap
+    from ._raw import RawResponse
+    from ._streams import MqttStream, MqttStreamGroup, StreamGap, StreamState
 
 __all__ = [
     "APIConnectionError",
@@ -166,8 +170,10 @@ __all__ = [
     "PermissionDeniedError",
     "PoolTimeoutError",
     "RateLimitError",
+    "RawResponse",
     "ResponseTooLargeError",
     "StreamGap",
+    "StreamState",
     "Success",
     "TooLargeError",
     "UnprocessableEntityError",
@@ -176,4 +182,14 @@ __all__ = [
 ]
 
 
-_lazy.install(__name__)
+def _version() -> str:
+    """``__version__``: importlib.metadata costs milliseconds, so only when asked."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("losant-async")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+_lazy.install(__name__, {"__version__": _version})

@@ -31,6 +31,10 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 __all__ = ["install", "lazy_names"]
 
@@ -92,13 +96,15 @@ def _resolve_annotations(cls: type) -> None:
     cls.__annotations__ = {name: hints.get(name, value) for name, value in own.items()}
 
 
-def install(module_name: str) -> None:
+def install(module_name: str, computed: Mapping[str, Callable[[], object]] | None = None) -> None:
     """Give the package ``module_name`` its lazy ``__getattr__`` and ``__dir__``.
 
     Call it at the bottom of the package's ``__init__.py`` as
     ``_lazy.install(__name__)``. Without a literal ``__all__``, the block's
-    names are ``__all__``.
+    names are ``__all__``. ``computed`` maps further attributes (such as
+    ``__version__``) to a function called on first use; its value is kept.
     """
+    computed = dict(computed or {})
     module = sys.modules[module_name]
     namespace = module.__dict__
     module_file = module.__file__
@@ -131,6 +137,9 @@ def install(module_name: str) -> None:
         if name == "__all__":  # only when the package has no literal one
             names()
             return namespace["__all__"]
+        if name in computed:
+            value = namespace[name] = computed[name]()
+            return value
         try:
             home, attr = names()[name]
         except KeyError:
@@ -140,7 +149,7 @@ def install(module_name: str) -> None:
         return namespace.get(name, value)
 
     def __dir__() -> list[str]:
-        return sorted({*namespace, *names(), "__all__"})
+        return sorted({*namespace, *names(), *computed, "__all__"})
 
     namespace["__getattr__"] = __getattr__
     namespace["__dir__"] = __dir__

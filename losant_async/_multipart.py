@@ -103,6 +103,9 @@ class LazyFile(io.RawIOBase):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__()
+        # Set first: if the checks below raise, ``IOBase.__del__`` still calls
+        # ``close()`` (and Python 3.13 reports what that raises).
+        self._file: IO[bytes] | None = None
         self._path = os.fspath(path)
         self.name = os.path.basename(self._path)
         info = os.stat(self._path)  # a missing file fails here, before any request
@@ -110,7 +113,6 @@ class LazyFile(io.RawIOBase):
             raise IsADirectoryError(errno.EISDIR, "bundle is not a regular file", self._path)
         self._size = info.st_size
         self._pos = 0
-        self._file: IO[bytes] | None = None
 
     def readable(self) -> bool:
         return True

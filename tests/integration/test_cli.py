@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -99,6 +101,87 @@ def popen_cleanup() -> Iterator[list[subprocess.Popen[str]]]:
         if proc.poll() is None:
             proc.kill()
         proc.communicate(timeout=10)
+
+
+# A loaded 2-core machine running the suite under coverage can take seconds to
+# start a child: every wait is bounded, and generous.
+_CHILD_TIMEOUT = 30.0
+
+
+class Child:
+    """A ``losant-async`` subprocess whose stdout and stderr threads read line by line.
+
+    The Ctrl-C tests send SIGINT only once the child has printed the line that
+    says it is ready (never after a sleep), and every wait has a deadline:
+    a blocking ``readline`` has none.
+    """
+
+    def __init__(self, args: Sequence[str], env: Mapping[str, str]) -> None:
+        self.proc = _popen(args, env)
+        self.lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self._queues: dict[str, queue.Queue[str | None]] = {}
+        self._threads: list[threading.Thread] = []
+        for name, stream in (("stdout", self.proc.stdout), ("stderr", self.proc.stderr)):
+            self._queues[name] = queue.Queue()
+            thread = threading.Thread(target=self._pump, args=(name, stream), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _pump(self, name: str, stream: IO[str] | None) -> None:
+        assert stream is not None
+        for line in stream:
+            self._queues[name].put(line)
+        self._queues[name].put(None)
+
+    def wait_for_line(self, name: str, text: str, *, timeout: float = _CHILD_TIMEOUT) -> str:
+        """The first line on ``name`` (stdout or stderr) containing ``text``, within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queues[name].get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"no {name} line containing {text!r} in {timeout:g} s: {self.lines}")
+            if line is None:
+                pytest.fail(f"{name} ended (exit {self.proc.poll()}) before {text!r}: {self.lines}")
+            self.lines[name].append(line)
+            if text in line:
+                return line
+
+    def interrupt(self, *, timeout: float = _CHILD_TIMEOUT) -> tuple[int, str, str]:
+        """Send SIGINT, wait (bounded) for the exit: (status, stdout, stderr)."""
+        self.proc.send_signal(signal.SIGINT)
+        status = self.proc.wait(timeout=timeout)
+        self._finish(timeout)
+        return status, "".join(self.lines["stdout"]), "".join(self.lines["stderr"])
+
+    def _finish(self, timeout: float) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
+        for name, lines in self.lines.items():
+            pending = self._queues[name]
+            while not pending.empty():
+                line = pending.get_nowait()
+                if line is not None:
+                    lines.append(line)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+    def kill(self) -> None:
+        """End the child if a test left it running, and close its pipes."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=_CHILD_TIMEOUT)
+        self._finish(_CHILD_TIMEOUT)
+
+
+@pytest.fixture
+def children() -> Iterator[list[Child]]:
+    """Kill any child a test started and left running."""
+    started: list[Child] = []
+    yield started
+    for child in started:
+        child.kill()
 
 
 # -- help and start-up ---------------------------------------------------------
@@ -298,17 +381,16 @@ def test_subscribe_timeout_before_count_exits_8(env: dict[str, str]) -> None:
     assert quiet.stdout == ""
 
 
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_ctrl_c_exits_130_without_traceback(
-    env: dict[str, str], popen_cleanup: list[subprocess.Popen[str]]
+    env: dict[str, str], children: list[Child], backend: str
 ) -> None:
     """SIGINT during `subscribe` exits 130 with a short message and no traceback."""
-    sub = _popen(["subscribe", "ctrl/c"], env)
-    popen_cleanup.append(sub)
-    assert sub.stderr is not None
-    _read_line_containing(sub.stderr, "subscribed to ctrl/c")
-    sub.send_signal(signal.SIGINT)
-    _, err = sub.communicate(timeout=15)
-    assert sub.returncode == 130
+    sub = Child(["--backend", backend, "subscribe", "ctrl/c"], env)
+    children.append(sub)
+    sub.wait_for_line("stderr", "subscribed to ctrl/c")
+    status, _, err = sub.interrupt()
+    assert status == 130, err
     assert "Interrupted." in err
     assert "Traceback" not in err
 
@@ -459,55 +541,54 @@ def test_unreachable_api_exits_6(app_id: str) -> None:
 # -- emulator and demo ---------------------------------------------------------
 
 
-def test_emulator_serves_until_ctrl_c(popen_cleanup: list[subprocess.Popen[str]]) -> None:
+# The emulator says "Ctrl-C to stop" on stderr once it serves: the signal waits for it.
+_EMULATOR_READY = "Ctrl-C to stop"
+
+
+def test_emulator_serves_until_ctrl_c(children: list[Child]) -> None:
     """`emulator --json` prints URL, token and app id, serves them, and exits 130 on SIGINT."""
-    proc = _popen(["emulator", "--json", "--job-duration", "0.1"], _env())
-    popen_cleanup.append(proc)
-    assert proc.stdout is not None
-    settings = json.loads(proc.stdout.readline())
+    proc = Child(["emulator", "--json", "--job-duration", "0.1"], _env())
+    children.append(proc)
+    settings = json.loads(proc.wait_for_line("stdout", "LOSANT_API_URL"))
     assert settings["LOSANT_API_URL"].startswith("http://127.0.0.1:")
+    proc.wait_for_line("stderr", _EMULATOR_READY)
     data = cli_json("get", env=_env(settings))
     assert isinstance(data, dict)
     assert data["id"] == settings["LOSANT_APPLICATION_ID"]
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=15)
-    assert proc.returncode == 130
+    status, _, err = proc.interrupt()
+    assert status == 130, err
     assert "Traceback" not in err
 
 
-def test_emulator_prints_shell_lines(popen_cleanup: list[subprocess.Popen[str]]) -> None:
+def test_emulator_prints_shell_lines(children: list[Child]) -> None:
     """Without --json the emulator prints three KEY=VALUE lines for the shell."""
-    proc = _popen(["emulator"], _env())
-    popen_cleanup.append(proc)
-    assert proc.stdout is not None
-    lines = [proc.stdout.readline().strip() for _ in range(3)]
-    assert [line.split("=", 1)[0] for line in lines] == [
+    proc = Child(["emulator"], _env())
+    children.append(proc)
+    proc.wait_for_line("stderr", _EMULATOR_READY)
+    status, out, err = proc.interrupt()
+    assert [line.split("=", 1)[0] for line in out.splitlines()] == [
         "LOSANT_API_URL",
         "LOSANT_API_TOKEN",
         "LOSANT_APPLICATION_ID",
     ]
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=15)
+    assert status == 130, err
 
 
-def test_emulator_serves_on_the_port_asked(
-    popen_cleanup: list[subprocess.Popen[str]],
-) -> None:
+def test_emulator_serves_on_the_port_asked(children: list[Child]) -> None:
     """`emulator --port N` serves on 127.0.0.1:N."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = _popen(["emulator", "--json", "--port", str(port)], _env())
-    popen_cleanup.append(proc)
-    assert proc.stdout is not None
-    settings = json.loads(proc.stdout.readline())
+    proc = Child(["emulator", "--json", "--port", str(port)], _env())
+    children.append(proc)
+    settings = json.loads(proc.wait_for_line("stdout", "LOSANT_API_URL"))
     assert settings["LOSANT_API_URL"] == f"http://127.0.0.1:{port}"
+    proc.wait_for_line("stderr", _EMULATOR_READY)
     data = cli_json("get", env=_env(settings))
     assert isinstance(data, dict)
     assert data["id"] == settings["LOSANT_APPLICATION_ID"]
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=15)
-    assert proc.returncode == 130
+    status, _, err = proc.interrupt()
+    assert status == 130, err
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, TypeVar, Unpack, overload
 
 import anyio
 import httpx
@@ -31,6 +31,7 @@ from ._constants import (
     STREAM_BACKOFF_MAX,
 )
 from ._convert import decode, decode_list
+from ._derive import derive
 from ._exceptions import APIResponseValidationError
 from ._jobs._handle import JobHandle, server_date
 from ._lifecycle import Lifecycle
@@ -62,7 +63,6 @@ from ._options import make_transport, resolve_settings
 from ._params import (
     Bundle,
     Time,
-    body_argument,
     check_bool,
     check_job,
     check_limit,
@@ -77,12 +77,19 @@ from ._params import (
 )
 from ._retry import RetryPolicy
 from ._streams import MqttStream, MqttStreamGroup
-from ._streams._values import StreamOptions
+from ._streams._values import StateCallback, StreamOptions
 from ._transport import Transport
 from ._wire import NO_BODY
 
 if TYPE_CHECKING:
     from ._multipart import Multipart
+    from ._params._fields import (
+        ApplicationApplyTemplatePatchFields,
+        ApplicationClonePostFields,
+        ApplicationExportPostFields,
+        ApplicationPatchFields,
+    )
+    from ._raw import ApplicationRawResponses
     from ._response import Response
 
 __all__ = ["AsyncApplication"]
@@ -105,12 +112,15 @@ class AsyncApplication:
     enters once (a second entry raises ``RuntimeError``), and a closed façade
     (or one whose client is closed) raises ``ClientClosedError``.
 
-    Bodies are given as their model, as snake_case keyword arguments, or as a
-    mapping in the API's camelCase (positionally or as ``body=``); mixing them
-    raises ``TypeError``. The query keywords of an action (e.g.
-    ``summary_include`` on ``patch``) are always query parameters: a body
-    field of the same name would have to be given through the model or the
-    mapping.
+    Bodies are given as their model or as a mapping in the API's camelCase
+    (positionally or as ``body=``), or as snake_case keyword arguments, typed
+    field by field (a misspelt keyword is a type error, and a ``TypeError``
+    before any request); mixing them raises ``TypeError``. Where a flag decides
+    the answer (``export(force_job=True)`` is a ``JobHandle``,
+    ``clone(dry_run=True)`` a dry-run result), overloads give that type.
+    The query keywords of an action (e.g. ``summary_include`` on ``patch``)
+    are always query parameters: a body field of the same name would have
+    to be given through the model or the mapping.
     """
 
     __slots__ = ("_id", "_lifecycle", "_owns_transport", "_path", "_transport")
@@ -314,6 +324,41 @@ class AsyncApplication:
             accepted_at=enqueued_at,
         )
 
+    # -- per-request options and response metadata (_derive.py, _raw.py) -------
+
+    def with_options(
+        self,
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncApplication:
+        """A façade like this one with other settings, over the same connections.
+
+        ``None`` keeps this façade's value; ``extra_headers`` are sent with
+        every request (``Authorization`` is refused: give the token). The
+        copy shares the pool and the token: it is not closed on its own, and
+        closing this façade's owner (the client, or this standalone façade)
+        closes it too.
+        """
+        self._check_open()
+        transport = derive(
+            self._transport, timeout=timeout, max_retries=max_retries, headers=extra_headers
+        )
+        return AsyncApplication._borrowing(transport, self._id)
+
+    @property
+    def with_raw_response(self) -> ApplicationRawResponses:
+        """Each action, answering a ``RawResponse``: status, headers, request id, ``parse()``.
+
+        ``raw = await app.with_raw_response.get()``; ``raw.parse()`` is the
+        ``Application`` (a ``JobHandle`` for a 202). Not for the streams.
+        """
+        from ._raw import ApplicationRawResponses  # it imports this module
+
+        self._check_open()
+        return ApplicationRawResponses(self)
+
     # -- the application itself ------------------------------------------------
 
     async def get(
@@ -338,11 +383,10 @@ class AsyncApplication:
     async def patch(
         self,
         body: ApplicationPatch | Mapping[str, object] | None = None,
-        /,
         *,
         summary_include: str | Sequence[str] | None = None,
         summary_exclude: str | Sequence[str] | None = None,
-        **fields: object,
+        **fields: Unpack[ApplicationPatchFields],
     ) -> Application:
         """Update the application.
 
@@ -353,7 +397,7 @@ class AsyncApplication:
         ``summary_include`` / ``summary_exclude`` are query parameters, as in
         ``get``.
         """
-        payload = _params.build_body(ApplicationPatch, body_argument(body, fields), fields)
+        payload = _params.build_body(ApplicationPatch, body, fields)
         query = _params.query(
             summary_exclude=csv_param(summary_exclude, "summary_exclude"),
             summary_include=csv_param(summary_include, "summary_include"),
@@ -499,10 +543,17 @@ class AsyncApplication:
 
     # -- jobs -------------------------------------------------------------------
 
+    @overload
+    async def apply_template(
+        self, body: ApplicationApplyTemplatePatch | Mapping[str, object]
+    ) -> Application | JobHandle: ...
+    @overload
+    async def apply_template(
+        self, **fields: Unpack[ApplicationApplyTemplatePatchFields]
+    ) -> Application | JobHandle: ...
     async def apply_template(
         self,
         body: ApplicationApplyTemplatePatch | Mapping[str, object] | None = None,
-        /,
         **fields: object,
     ) -> Application | JobHandle:
         """Add a template's resources.
@@ -510,20 +561,46 @@ class AsyncApplication:
         Losant action ``applyTemplate``: ``PATCH /applications/{applicationId}/applyTemplate``.
 
         ``template_id`` is required. Returns the updated ``Application``, or a
-        ``JobHandle`` when Losant enqueues the import (202).
+        ``JobHandle`` when Losant enqueues the import (202): no argument
+        decides which, so check with ``isinstance(result, JobHandle)``.
         """
-        payload = _params.build_body(
-            ApplicationApplyTemplatePatch, body_argument(body, fields), fields
-        )
+        payload = _params.build_body(ApplicationApplyTemplatePatch, body, fields)
         response, handle = await self._enqueue(
             "PATCH", "/applyTemplate", "applyTemplate", body=payload
         )
         return handle if handle is not None else decode(response, Application)
 
+    @overload
+    async def clone(
+        self,
+        *,
+        dry_run: Literal[True],
+        force_job: bool | None = None,
+        **fields: Unpack[ApplicationClonePostFields],
+    ) -> ApplicationCloneDryRunResult: ...
+    @overload
+    async def clone(
+        self,
+        *,
+        dry_run: Literal[False] | None = None,
+        force_job: Literal[True],
+        **fields: Unpack[ApplicationClonePostFields],
+    ) -> JobHandle: ...
+    @overload
+    async def clone(
+        self, body: ApplicationClonePost | Mapping[str, object] | None
+    ) -> ApplicationCloneDryRunResult | ApplicationCreationByTemplateResult | JobHandle: ...
+    @overload
+    async def clone(
+        self,
+        *,
+        dry_run: bool | None = None,
+        force_job: bool | None = None,
+        **fields: Unpack[ApplicationClonePostFields],
+    ) -> ApplicationCloneDryRunResult | ApplicationCreationByTemplateResult | JobHandle: ...
     async def clone(
         self,
         body: ApplicationClonePost | Mapping[str, object] | None = None,
-        /,
         **fields: object,
     ) -> ApplicationCloneDryRunResult | ApplicationCreationByTemplateResult | JobHandle:
         """Copy the application into a new one.
@@ -532,21 +609,43 @@ class AsyncApplication:
 
         Without options the body is ``{}``. Returns an
         ``ApplicationCloneDryRunResult`` (200, ``dry_run=True``), an
-        ``ApplicationCreationByTemplateResult`` (201), or a ``JobHandle`` (202).
-        A 422 (too many validation errors) raises ``UnprocessableEntityError``.
+        ``ApplicationCreationByTemplateResult`` (201), or a ``JobHandle`` (202,
+        always with ``force_job=True``). Given as keywords, ``dry_run=True``
+        and ``force_job=True`` type the result; an answer that breaks that
+        (a dry run not answered 200, a forced job not 202) raises
+        ``APIResponseValidationError``. A 422 (too many validation errors)
+        raises ``UnprocessableEntityError``.
         """
-        payload = _params.build_body(ApplicationClonePost, body_argument(body, fields), fields)
+        payload = _params.build_body(ApplicationClonePost, body, fields)
         response, handle = await self._enqueue("POST", "/clone", "clone", body=payload)
+        if payload.get("dryRun") is True:
+            # The spec answers a dry run 200 only (the overload's promise).
+            if response.status_code != 200:
+                raise _unexpected("clone with dry_run=True", response, 200)
+            return decode(response, ApplicationCloneDryRunResult)
         if handle is not None:
             return handle
+        if payload.get("forceJob") is True:
+            raise _unexpected("clone with force_job=True", response, 202)
         if response.status_code == 201:
             return decode(response, ApplicationCreationByTemplateResult)
         return decode(response, ApplicationCloneDryRunResult)
 
+    @overload
+    async def export(
+        self, *, force_job: Literal[True], **fields: Unpack[ApplicationExportPostFields]
+    ) -> JobHandle: ...
+    @overload
+    async def export(
+        self, body: ApplicationExportPost | Mapping[str, object] | None
+    ) -> ApplicationExportResult | JobHandle: ...
+    @overload
+    async def export(
+        self, *, force_job: bool | None = None, **fields: Unpack[ApplicationExportPostFields]
+    ) -> ApplicationExportResult | JobHandle: ...
     async def export(
         self,
         body: ApplicationExportPost | Mapping[str, object] | None = None,
-        /,
         **fields: object,
     ) -> ApplicationExportResult | JobHandle:
         """Export the application.
@@ -554,12 +653,16 @@ class AsyncApplication:
         Losant action ``export``: ``POST /applications/{applicationId}/export``.
 
         Without options the body is ``{}``. Returns the
-        ``ApplicationExportResult`` (200), or a ``JobHandle`` (202).
+        ``ApplicationExportResult`` (200), or a ``JobHandle`` (202, always
+        with ``force_job=True``: typed so given as a keyword; a forced job not
+        answered 202 raises ``APIResponseValidationError``).
         """
-        payload = _params.build_body(ApplicationExportPost, body_argument(body, fields), fields)
+        payload = _params.build_body(ApplicationExportPost, body, fields)
         response, handle = await self._enqueue("POST", "/export", "export", body=payload)
         if handle is not None:
             return handle
+        if payload.get("forceJob") is True:
+            raise _unexpected("export with force_job=True", response, 202)
         return decode(response, ApplicationExportResult)
 
     async def import_(
@@ -628,7 +731,7 @@ class AsyncApplication:
     ) -> JobHandle:
         response, handle = await self._enqueue("GET", path, action, params=query)
         if handle is None:
-            raise _not_accepted(action, response)
+            raise _unexpected(action, response, 202)
         return handle
 
     # -- MQTT -------------------------------------------------------------------
@@ -660,6 +763,7 @@ class AsyncApplication:
         max_reconnects: int | None = None,
         backoff_initial: float = STREAM_BACKOFF_INITIAL,
         backoff_max: float = STREAM_BACKOFF_MAX,
+        on_state_change: StateCallback | None = None,
     ) -> MqttStream:
         """Subscribe to an MQTT topic over SSE.
 
@@ -671,7 +775,9 @@ class AsyncApplication:
         ``#`` as the whole last level); a malformed filter raises ``ValueError``.
         ``keep_alive_interval`` is whole seconds, at least 1 (``ValueError``
         otherwise). Losant replays nothing after a reconnect: outages are in
-        the stream's ``gaps``.
+        the stream's ``gaps``. ``stream.state`` says whether it is
+        connecting, open, reconnecting or closed; ``on_state_change(old,
+        new)`` (a plain function) is called on each change.
         """
         check_topic_filter("topic", topic)
         options = StreamOptions(
@@ -680,6 +786,7 @@ class AsyncApplication:
             max_reconnects=max_reconnects,
             backoff_initial=backoff_initial,
             backoff_max=backoff_max,
+            on_state_change=on_state_change,
         )
         self._check_open()
         return MqttStream(
@@ -695,6 +802,7 @@ class AsyncApplication:
         max_reconnects: int | None = None,
         backoff_initial: float = STREAM_BACKOFF_INITIAL,
         backoff_max: float = STREAM_BACKOFF_MAX,
+        on_state_change: StateCallback | None = None,
     ) -> MqttStreamGroup:
         """Follow several MQTT topics as one async iterator.
 
@@ -702,7 +810,8 @@ class AsyncApplication:
         reconnection (arguments as for ``mqtt_subscription_stream``); messages
         arrive interleaved, in order within each topic. Use it as ``async with
         app.mqtt_subscription_streams([t1, t2]) as group: async for msg in
-        group: ...``.
+        group: ...``. ``on_state_change`` is called for each member's changes
+        (``group.states`` then shows every member's state).
         """
         check_topics(topics)
         options = StreamOptions(
@@ -711,6 +820,7 @@ class AsyncApplication:
             max_reconnects=max_reconnects,
             backoff_initial=backoff_initial,
             backoff_max=backoff_max,
+            on_state_change=on_state_change,
         )
         self._check_open()
         path = self._path + "/mqttSubscriptionStream"
@@ -723,18 +833,23 @@ def _job_id(response: Response) -> str:
     """The ``jobId`` of a ``202`` answer."""
     result = decode(response, JobEnqueuedResult)
     if not result.job_id:
-        raise APIResponseValidationError(
-            "202 Accepted without a jobId",
-            status_code=response.status_code,
-            body_snippet=response.snippet(),
+        raise response.locate(
+            APIResponseValidationError(
+                "202 Accepted without a jobId",
+                status_code=response.status_code,
+                body_snippet=response.snippet(),
+            )
         )
     return result.job_id
 
 
-def _not_accepted(action: str, response: Response) -> APIResponseValidationError:
-    """The error for an action that always enqueues but was not answered ``202``."""
-    return APIResponseValidationError(
-        f"{action} answered {response.status_code}, not 202 Accepted",
-        status_code=response.status_code,
-        body_snippet=response.snippet(),
+def _unexpected(action: str, response: Response, expected: int) -> APIResponseValidationError:
+    """The error for an answer whose status is not the one the action documents (and types)."""
+    wanted = "202 Accepted" if expected == 202 else str(expected)
+    return response.locate(
+        APIResponseValidationError(
+            f"{action} answered {response.status_code}, not {wanted}",
+            status_code=response.status_code,
+            body_snippet=response.snippet(),
+        )
     )

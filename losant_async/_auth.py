@@ -23,13 +23,24 @@ TokenSource: TypeAlias = str | Callable[[], str] | Callable[[], Awaitable[str]]
 
 
 def check_token(token: object) -> str:
-    """A token as a header value can carry it (never quoted in the message)."""
+    """A token as a header value can carry it (never quoted in the message).
+
+    Losant's tokens (JWTs) are visible ASCII: a space, a control character or
+    a non-ASCII letter is a copy-and-paste accident, refused here rather than
+    met as a ``UnicodeEncodeError`` deep inside the first request.
+    """
     if not isinstance(token, str):
         raise TypeError(f"the token must be a str, not {type(token).__name__}")
     if not token:
         raise ValueError("the token must not be empty")
     if any(c in token for c in "\r\n\0"):
         raise ValueError("the token must not contain CR, LF or NUL")
+    if not (token.isascii() and token.isprintable()) or " " in token:
+        bad = next(i for i, c in enumerate(token) if not ("!" <= c <= "~"))
+        raise ValueError(
+            f"the token must be visible ASCII characters only; character {bad + 1} is not "
+            "(a space, a control character or a non-ASCII letter)"
+        )
     return token
 
 

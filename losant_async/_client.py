@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import anyio
 import httpx
 
@@ -14,6 +16,7 @@ from ._constants import (
     DEFAULT_RESPONSE_DEADLINE,
     DEFAULT_TIMEOUT,
 )
+from ._derive import derive
 from ._lifecycle import Lifecycle
 from ._options import make_transport, resolve_settings
 
@@ -24,12 +27,15 @@ class AsyncLosant:
     """The Losant API client: hands out ``AsyncApplication`` façades.
 
     Args:
-        token: API token; defaults to ``$LOSANT_API_TOKEN``. Without one,
-            requests go unauthenticated and Losant answers 401. May be a
-            callable (sync or async) returning the token: it is called for
-            the first request, and once more after a 401, so that a
-            long-lived stream or job wait survives a token refresh.
+        token: API token; defaults to ``$LOSANT_API_TOKEN``. Without either,
+            ``ValueError`` here, before anything is sent; so too for a token
+            that is not visible ASCII. May be a callable (sync or async)
+            returning the token: it is called for the first request, and
+            once more after a 401, so that a long-lived stream or job wait
+            survives a token refresh.
         base_url: Defaults to ``$LOSANT_API_URL``, else ``https://api.losant.com``.
+            Anything but an ``http://`` or ``https://`` URL with a host (and
+            no query, spaces or control characters) is a ``ValueError`` here.
         timeout: An ``httpx.Timeout``, or seconds for every phase.
         max_retries: Retries of a failed request (0 turns them off).
         http_client: A caller-owned ``httpx.AsyncClient``; it is used as is
@@ -97,8 +103,8 @@ class AsyncLosant:
 
     @property
     def is_closed(self) -> bool:
-        """Whether ``aclose()`` has been called."""
-        return self._lifecycle.is_closed
+        """Whether ``aclose()`` has been called (on this client, or the one it was derived from)."""
+        return self._lifecycle.is_closed or self._transport.is_closed
 
     def __repr__(self) -> str:
         return f"AsyncLosant(base_url={self.base_url!r})"
@@ -111,8 +117,35 @@ class AsyncLosant:
             ValueError: it is not 24 hex characters.
             ClientClosedError: the client is closed.
         """
+        if self._transport.is_closed:  # a with_options copy whose original is closed
+            self._lifecycle.close()
         self._lifecycle.check_open()
         return AsyncApplication._borrowing(self._transport, application_id)
+
+    # -- per-request options (_derive.py) ------------------------------------------
+
+    def with_options(
+        self,
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncLosant:
+        """A copy of this client with other settings, sharing its connection pool.
+
+        ``None`` keeps this client's value; ``extra_headers`` are sent with
+        every request (``Authorization`` is refused: give the token). The copy
+        shares the pool and the token supply. It is not closed on its own:
+        its ``aclose()`` closes nothing, and closing this client closes the
+        pool for the copy and its façades too (``ClientClosedError``).
+        """
+        self._lifecycle.check_open()
+        copy = AsyncLosant.__new__(AsyncLosant)
+        copy._transport = derive(
+            self._transport, timeout=timeout, max_retries=max_retries, headers=extra_headers
+        )
+        copy._lifecycle = Lifecycle("AsyncLosant")
+        return copy
 
     async def __aenter__(self) -> AsyncLosant:
         """Open once (``Lifecycle``): a second ``async with`` raises, as does a closed client."""

@@ -9,6 +9,8 @@ import httpx
 DEFAULT_BASE_URL: Final = "https://api.losant.com"
 ENV_TOKEN: Final = "LOSANT_API_TOKEN"
 ENV_BASE_URL: Final = "LOSANT_API_URL"
+# "debug", "info" or "warning": a stderr handler on the losant_async logger (_logging).
+ENV_LOG: Final = "LOSANT_LOG"
 
 # The API version the spec in shared/spec was taken from (losant-rest-js 4.2.0).
 ACCEPT_VERSION: Final = "^1.30.0"

@@ -158,31 +158,69 @@ class ClientClosedError(LosantError, RuntimeError):
 
 
 class APIError(LosantError):
-    """An error talking to the Losant API."""
+    """An error talking to the Losant API.
+
+    Attributes:
+        message: What went wrong.
+        method: The HTTP method of the request it is about (``None`` where
+            no request was involved).
+        url: That request's URL, without user info (``None`` as for
+            ``method``). The token is never in it: it is sent as a header.
+    """
 
     message: str
+    method: str | None
+    url: str | None
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
         message = redact(message)
         super().__init__(message)
         self.message = message
+        self.method = method
+        self.url = _redact_optional(url)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
 
 
 class APIConnectionError(APIError):
-    """The request never got a response: DNS, connect, TLS, reset, read error."""
+    """The request never got a response: DNS, connect, TLS, reset, read error.
 
-    def __init__(self, message: str = "Connection error.") -> None:
-        super().__init__(message)
+    ``str()`` names the request, the limit that fired and the attempts made:
+    ``Request timed out (ReadTimeout). [GET https://api.losant.com/...;
+    read timeout 30 s; after 3 attempts]``.
+
+    Attributes:
+        attempts: How many times the request was sent (``None`` where unknown).
+    """
+
+    _default = "Connection error."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        super().__init__(self._default if message is None else message, method=method, url=url)
+        self.attempts = attempts
+        self._limit: str | None = None
+
+    def __str__(self) -> str:
+        parts = [f"{self.method} {self.url}"] if self.method else []
+        if self._limit:
+            parts.append(self._limit)
+        if self.attempts:
+            parts.append(f"after {self.attempts} attempt{'s' if self.attempts != 1 else ''}")
+        return f"{self.message} [{'; '.join(parts)}]" if parts else self.message
 
 
 class APITimeoutError(APIConnectionError):
     """A connect, read, write or pool timeout, or the response deadline, expired."""
 
-    def __init__(self, message: str = "Request timed out.") -> None:
-        super().__init__(message)
+    _default = "Request timed out."
 
 
 class PoolTimeoutError(APITimeoutError):
@@ -193,8 +231,7 @@ class PoolTimeoutError(APITimeoutError):
     retried: the request already waited the full pool timeout.
     """
 
-    def __init__(self, message: str = "Timed out waiting for a free connection.") -> None:
-        super().__init__(message)
+    _default = "Timed out waiting for a free connection."
 
 
 class ResponseTooLargeError(APIError):
@@ -204,9 +241,30 @@ class ResponseTooLargeError(APIError):
         limit: The limit in bytes that was exceeded.
     """
 
-    def __init__(self, message: str, *, limit: int) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, limit: int, method: str | None = None, url: str | None = None
+    ) -> None:
+        super().__init__(message, method=method, url=url)
         self.limit = limit
+
+
+def locate(
+    error: APIError,
+    method: str,
+    url: str,
+    *,
+    attempts: int | None = None,
+    limit: str | None = None,
+) -> None:
+    """Record which request ``error`` is about, the timeout that fired, the attempts made."""
+    if error.method is None:
+        error.method = method
+        error.url = redact(url)
+    if isinstance(error, APIConnectionError):
+        if attempts is not None:
+            error.attempts = attempts
+        if limit is not None and error._limit is None:
+            error._limit = limit
 
 
 class APIResponseValidationError(APIError):
@@ -225,12 +283,14 @@ class APIResponseValidationError(APIError):
         status_code: int,
         body_snippet: str = "",
         errors: Sequence[str] = (),
+        method: str | None = None,
+        url: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, method=method, url=url)
         self.status_code = status_code
         # Redacted before it is cut (a token across the limit leaves no prefix).
-        self.body_snippet = snippet(body_snippet)
-        self.errors = tuple(redact(e) for e in errors)
+        self.body_snippet: str = snippet(body_snippet)
+        self.errors: tuple[str, ...] = tuple(redact(e) for e in errors)
 
     def __str__(self) -> str:
         detail = f" ({'; '.join(self.errors)})" if self.errors else ""
@@ -257,12 +317,14 @@ class APIStatusError(APIError):
         type: str | None = None,
         body: object = None,
         request_id: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, method=method, url=url)
         self.status_code = status_code
-        self.type = _redact_optional(type)
-        self.body = redact_value(body)
-        self.request_id = _redact_optional(request_id)
+        self.type: str | None = _redact_optional(type)
+        self.body: object = redact_value(body)
+        self.request_id: str | None = _redact_optional(request_id)
 
     def __str__(self) -> str:
         kind = f" {self.type}" if self.type else ""
@@ -333,9 +395,17 @@ class RateLimitError(APIStatusError):
         body: object = None,
         request_id: str | None = None,
         retry_after: float | None = None,
+        method: str | None = None,
+        url: str | None = None,
     ) -> None:
         super().__init__(
-            message, status_code=status_code, type=type, body=body, request_id=request_id
+            message,
+            status_code=status_code,
+            type=type,
+            body=body,
+            request_id=request_id,
+            method=method,
+            url=url,
         )
         self.retry_after = retry_after
 
@@ -366,7 +436,7 @@ class JobAmbiguousError(LosantError):
 
     def __init__(self, message: str, *, candidates: Sequence[str] = ()) -> None:
         super().__init__(redact(message))
-        self.candidates = tuple(redact(c) for c in candidates)
+        self.candidates: tuple[str, ...] = tuple(redact(c) for c in candidates)
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

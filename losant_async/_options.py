@@ -28,6 +28,7 @@ from ._constants import (
     ENV_BASE_URL,
     ENV_TOKEN,
 )
+from ._logging import log_from_env
 from ._transport import Transport
 
 __all__: list[str] = []
@@ -42,6 +43,33 @@ def _header_value(name: str, value: object) -> str:
     if any(c in value for c in "\r\n\0"):
         raise ValueError(f"{name} must not contain CR, LF or NUL")
     return value
+
+
+def _base_url(value: object) -> str:
+    """An ``http://`` or ``https://`` URL with a host, without its trailing slash.
+
+    Checked at construction: a typo here would otherwise cost every retry of
+    the first request before surfacing as a network error. The URL is not
+    quoted whole: it may carry user info.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"base_url must be a str, not {type(value).__name__}")
+    if not value.isprintable() or any(c.isspace() for c in value):
+        raise ValueError("base_url must not contain spaces or control characters")
+    scheme, sep, _ = value.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        raise ValueError(
+            "base_url must start with http:// or https:// (e.g. https://api.losant.com)"
+        )
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"base_url is not a valid URL: {exc}") from None
+    if not url.host:
+        raise ValueError("base_url has no host (e.g. https://api.losant.com)")
+    if url.query or url.fragment or "?" in value or "#" in value:
+        raise ValueError("base_url must not have a query or a fragment: paths are added to it")
+    return value.rstrip("/")
 
 
 def _optional_int(name: str, value: object, *, minimum: int) -> int | None:
@@ -96,12 +124,19 @@ def resolve_settings(
     response_deadline: float | None = DEFAULT_RESPONSE_DEADLINE,
 ) -> Settings:
     """The constructors' keyword arguments, checked, with the environment's defaults."""
+    log_from_env()  # LOSANT_LOG, read when the first client is made (_logging)
     if token is None:
         token = os.environ.get(ENV_TOKEN) or None
+    if token is None:
+        # As openai-python does for its key: fail here, before anything is sent
+        # (an unauthenticated request would only come back 401 or 403).
+        raise ValueError(
+            f"No API token: pass token= (a str, or a callable that returns one) "
+            f"or set the {ENV_TOKEN} environment variable."
+        )
     if base_url is None:
         base_url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
-    if not isinstance(base_url, str):
-        raise TypeError(f"base_url must be a str, not {type(base_url).__name__}")
+    base_url = _base_url(base_url)
     if isinstance(max_retries, bool) or not isinstance(max_retries, int):
         raise TypeError(f"max_retries must be an int, not {type(max_retries).__name__}")
     headers = [("Accept-Version", _header_value("accept_version", accept_version))]
@@ -112,7 +147,7 @@ def resolve_settings(
         raise TypeError(f"limits must be an httpx.Limits, not {type(limits).__name__}")
     return Settings(
         token=token,
-        base_url=base_url.rstrip("/"),
+        base_url=base_url,
         timeout=timeout,
         max_retries=max_retries,
         http_client=http_client,

@@ -32,10 +32,10 @@ class _RedactFilter(logging.Filter):
         return True
 
 
-_REDACT_FILTER: Final = _RedactFilter()
+REDACT_FILTER: Final = _RedactFilter()
 
 if not any(isinstance(f, _RedactFilter) for f in _log.filters):
-    _log.addFilter(_REDACT_FILTER)
+    _log.addFilter(REDACT_FILTER)
 
 # httpx's and httpcore's loggers, as httpcore's `_trace.py` and httpx's
 # `_client.py` name them. A logger's filters do not apply to its children's
@@ -60,7 +60,7 @@ def filter_httpx_logs() -> None:
     for name in _HTTPX_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _RedactFilter) for f in logger.filters):
-            logger.addFilter(_REDACT_FILTER)
+            logger.addFilter(REDACT_FILTER)
 
 
 def _mentions_secret(exc: BaseException, token: str | None) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json as _json
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Final, TypeVar, cast
 
 import anyio
 import attrs
@@ -20,18 +20,23 @@ import httpx
 
 from ._constants import STREAM_FINISH_READS, STREAM_FINISH_TIMEOUT
 from ._exceptions import (
+    APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APIStatusError,
     make_status_error,
     redact_value,
     snippet,
 )
+from ._failures import located, request_of
 from ._lifecycle import Lifecycle
 
 if TYPE_CHECKING:
     from ._transport import ErrorMap
 
 __all__ = ["Response", "StreamResponse"]
+
+E = TypeVar("E", bound=APIError)
 
 
 def status_error(
@@ -70,6 +75,17 @@ def status_error(
     )
 
 
+# What a DELETE answers once the resource is gone (Losant's ``success`` schema,
+# the answer of 41 of its 46 DELETE actions and of the one this client sends).
+_DELETED: Final = b'{"success":true}'
+
+
+def deleted_response(token: str | None) -> Response:
+    """The answer of a DELETE whose earlier attempt, retried after a 5xx, deleted it."""
+    headers = httpx.Headers({"Content-Type": "application/json"})
+    return Response(200, headers, _DELETED, token=token)
+
+
 @attrs.frozen
 class Response:
     """A fully read 2xx response."""
@@ -79,17 +95,25 @@ class Response:
     # A body may be large, and may quote anything: the repr gives its size only.
     content: bytes = attrs.field(repr=lambda content: f"<{len(content)} bytes>")
     _token: str | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
+    # The request answered: an error about this response names it (`locate`).
+    request: httpx.Request | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
 
     def json(self) -> object:
         """The decoded JSON body; ``APIResponseValidationError`` if it is not JSON."""
         try:
             return _json.loads(self.content)
         except (ValueError, RecursionError) as exc:
-            raise APIResponseValidationError(
-                "The response body is not valid JSON.",
-                status_code=self.status_code,
-                body_snippet=self.snippet(),
+            raise self.locate(
+                APIResponseValidationError(
+                    "The response body is not valid JSON.",
+                    status_code=self.status_code,
+                    body_snippet=self.snippet(),
+                )
             ) from exc
+
+    def locate(self, error: E) -> E:
+        """``error``, naming the request this response answers (``.method``, ``.url``)."""
+        return located(error, self.request)
 
     def snippet(self) -> str:
         """A bounded piece of the body, with the token blanked out, for error messages."""
@@ -154,13 +178,17 @@ class StreamResponse:
         chunks = self._chunks
         if chunks is None:
             chunks = self._chunks = self._body()
-        with self._read_errors:
-            try:
-                chunk = await chunks.__anext__()
-                while not chunk:
+        try:
+            with self._read_errors:
+                try:
                     chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                return b""
+                    while not chunk:
+                        chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    return b""
+        except APIConnectionError as exc:
+            located(exc, request_of(self._response))
+            raise
         return chunk
 
     async def aclose(self) -> None:

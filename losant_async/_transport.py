@@ -1,13 +1,11 @@
 """HTTP for losant_async: auth, the retry loop, error mapping, and opening streams.
 
-`Transport` builds each `httpx.Request` (its base `_wire.Wire`: URL, default
-query, headers, body) and hands it straight to an `httpx.AsyncBaseTransport`
-(or to a caller's `httpx.AsyncClient`). It returns status, headers and bytes
-(`_response`): it knows HTTP and nothing about models. `ErrorMap` is the one
-place httpx exceptions become ours. Around it: the token and its callable
-(`_auth`), which failures are retried and after how long (`_retry`), bodies
-read within their byte cap (`_body`), upload forms (`_multipart`), the
-environment's proxy (`_proxy_env`), log and traceback redaction (`_redaction`).
+`Transport` builds each `httpx.Request` (`_wire.Wire`) and hands it to an
+`httpx.AsyncBaseTransport` (or a caller's `httpx.AsyncClient`; httpx's while
+respx mocks, `_mocking`). It returns status, headers and bytes (`_response`),
+knowing nothing about models. `ErrorMap` is the one place httpx exceptions
+become ours (`_failures` says which request they were about). Around it:
+`_auth`, `_retry`, `_body`, `_multipart`, `_proxy_env`, `_redaction`.
 """
 
 from __future__ import annotations
@@ -36,6 +34,7 @@ from ._constants import (
 )
 from ._exceptions import (
     APIConnectionError,
+    APIError,
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
@@ -44,12 +43,14 @@ from ._exceptions import (
     redact,
     remember_secret,
 )
+from ._failures import deadline_message, located, pool_timeout_message, request_of
 from ._http11 import Http11Transport, default_transport
 from ._lifecycle import Lifecycle
+from ._mocking import RESPX, mock_client, modules, respx_mocking
 from ._multipart import Multipart, file_positions, rewind
 from ._proxy_env import env_proxy
 from ._redaction import clean_cause, filter_httpx_logs
-from ._response import Response, StreamResponse, status_error
+from ._response import Response, StreamResponse, deleted_response, status_error
 from ._retry import (
     TRANSPORT_ERRORS,
     RetryPolicy,
@@ -67,12 +68,8 @@ _log = logging.getLogger("losant_async")
 
 
 # How `_http11` words the error for a body beyond the request's max_body
-# extension (its ``_too_large``).
+# extension (``_http11._errors.too_large``).
 _BODY_CAP_HIT: Final = "exceeds max_body_size"
-
-# What a DELETE answers once the resource is gone (Losant's ``success`` schema,
-# the answer of 41 of its 46 DELETE actions and of the one this client sends).
-_DELETED: Final = b'{"success":true}'
 
 
 async def _sleep(seconds: float) -> None:
@@ -135,7 +132,14 @@ class ErrorMap:
                 f"The response body was more than max_response_bytes={limit} bytes.", limit=limit
             ) from cause
         if isinstance(exc, httpx.PoolTimeout):
-            raise PoolTimeoutError(owner._pool_timeout_message(stream=self._stream)) from cause
+            raise PoolTimeoutError(
+                pool_timeout_message(
+                    owner._timeout.get("pool"),
+                    owner._max_connections,
+                    owner._max_streams,
+                    stream=self._stream,
+                )
+            ) from cause
         if isinstance(exc, httpx.TimeoutException):
             raise APITimeoutError(f"Request timed out ({name}).") from cause
         detail = redact(str(exc), token)
@@ -166,6 +170,7 @@ class Transport(Wire):
         "_max_connections",
         "_max_retries",
         "_max_streams",
+        "_mocked_by",
         "_owns_transport",
         "_read_errors",
         "_stream_errors",
@@ -225,6 +230,8 @@ class Transport(Wire):
             # httpx sends the requests: its DEBUG lines echo headers.
             filter_httpx_logs()
         self._transport = transport
+        # Own pool only: httpx's client once respx mocks (`_mocking`), shared with copies.
+        self._mocked_by: list[httpx.AsyncClient] | None = [] if self._owns_transport else None
         self._life = Lifecycle("client")
 
     def _make_pool(self, limits: httpx.Limits, max_streams: int | None) -> httpx.AsyncBaseTransport:
@@ -251,23 +258,11 @@ class Transport(Wire):
         """Close the owned connection pool; idempotent, never a caller's client."""
         if not self._life.close():
             return
-        if self._owns_transport and self._transport is not None:
-            with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
+            for mock in self._mocked_by or ():
+                await mock.aclose()
+            if self._owns_transport and self._transport is not None:
                 await self._transport.aclose()
-
-    def _pool_timeout_message(self, *, stream: bool) -> str:
-        wait = self._timeout.get("pool")
-        within = f"within the pool timeout ({wait:g} s)" if wait is not None else "in time"
-        if stream and self._max_streams is not None:
-            return (
-                f"No stream slot came free {within}: max_streams={self._max_streams} "
-                "streams are open. Close streams you no longer read, or raise max_streams."
-            )
-        return (
-            f"No connection came free {within}: all limits.max_connections="
-            f"{self._max_connections} connections to this host are busy. "
-            "Send fewer requests at once, or raise limits.max_connections."
-        )
 
     # -- the token ---------------------------------------------------------------
 
@@ -296,12 +291,20 @@ class Transport(Wire):
     # -- sending (requests are built by `Wire`) ----------------------------------
 
     async def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
-        if self._http_client is not None:
-            return await self._http_client.send(request, stream=stream)
-        assert self._transport is not None
-        response = await self._transport.handle_async_request(request)
-        response.request = request
-        return response
+        client = self._http_client
+        if client is None:
+            transport = self._transport
+            assert transport is not None
+            mocked_by = self._mocked_by
+            if mocked_by is None or RESPX not in modules or not respx_mocking(transport):
+                response = await transport.handle_async_request(request)
+                response.request = request
+                return response
+            if not mocked_by:
+                filter_httpx_logs()  # httpx now sends: its DEBUG lines echo headers
+                mocked_by.append(mock_client(env_proxy(self.base_url)))
+            client = mocked_by[0]
+        return await client.send(request, stream=stream)
 
     # -- requests ----------------------------------------------------------------
 
@@ -318,10 +321,7 @@ class Transport(Wire):
                 return response, await read_body(response, self._max_body)
         # Only the deadline's own cancellation lands here (issue 11, defect 10).
         assert scope.cancelled_caught
-        raise APITimeoutError(
-            f"The response did not complete within response_deadline={deadline:g} s "
-            "(from sending the request to the last byte of the answer)."
-        )
+        raise APITimeoutError(deadline_message(deadline))
 
     async def request(
         self,
@@ -367,10 +367,13 @@ class Transport(Wire):
             started = time.perf_counter() if debug else 0.0
             try:
                 response, content = await self._attempt(request)
+            except ResponseTooLargeError as exc:
+                located(exc, request, attempt + 1)
+                raise
             except APIConnectionError as exc:
                 if debug:
                     _log_outcome(method, path, type(exc).__name__, started)
-                failure: Exception = exc
+                failure: APIError = exc
                 retryable = should_retry(retry, exc)
                 retry_after: float | None = None
             else:
@@ -378,7 +381,9 @@ class Transport(Wire):
                 if debug:
                     _log_outcome(method, path, status, started)
                 if status < 300:
-                    return Response(status, response.headers, content, token=self._token)
+                    return Response(
+                        status, response.headers, content, token=self._token, request=request
+                    )
                 if (
                     status == 401
                     and not refreshed
@@ -393,12 +398,7 @@ class Transport(Wire):
                     _log.info(
                         "%s %s -> 404 after a retry: the earlier attempt deleted it", method, path
                     )
-                    return Response(
-                        200,
-                        httpx.Headers({"Content-Type": "application/json"}),
-                        _DELETED,
-                        token=self._token,
-                    )
+                    return deleted_response(self._token)
                 retry_after = parse_retry_after(response.headers)
                 failure = status_error(status, response.headers, content, self._token, retry_after)
                 # A wait beyond MAX_RETRY_AFTER is the caller's to decide on.
@@ -413,17 +413,18 @@ class Transport(Wire):
                 # An unseekable file was consumed: a re-send would send nothing.
                 and (multipart is None or rewind(multipart, positions))
             ):
-                raise failure
+                raise located(failure, request, attempt + 1)
             ambiguous = ambiguous or is_ambiguous(failure)
             delay = 0.0 if delays_off() else backoff(attempt, retry_after)
             attempt += 1
-            _log.debug(
-                "retrying %s %s in %.2f s (retry %d of %d)",
+            _log.info(
+                "%s %s -> %s: retry %d of %d in %.2f s",
                 method,
                 path,
-                delay,
+                getattr(failure, "status_code", None) or type(failure).__name__,
                 attempt,
                 self._max_retries,
+                delay,
             )
             await _sleep(delay)
             self._life.check_open()
@@ -476,13 +477,9 @@ class Transport(Wire):
                 if await self._refresh_token(sent_with):
                     self._life.check_open()
                     continue
-            raise status_error(
-                status,
-                response.headers,
-                content,
-                self._token,
-                parse_retry_after(response.headers),
-            )
+            retry_after = parse_retry_after(response.headers)
+            error = status_error(status, response.headers, content, self._token, retry_after)
+            raise located(error, request_of(response))
 
     async def _send_stream(
         self,
@@ -493,7 +490,11 @@ class Transport(Wire):
         request = self._build("GET", url, self._merged_headers(headers), timeouts, NO_BODY, None)
         request.extensions[EXTENSION_STREAM] = True
         started = time.perf_counter()
-        with self._stream_errors:
-            response = await self._send(request, stream=True)
+        try:
+            with self._stream_errors:
+                response = await self._send(request, stream=True)
+        except APIConnectionError as exc:
+            located(exc, request, 1)
+            raise
         _log_outcome("GET", url.path, response.status_code, started)
         return response

@@ -44,7 +44,7 @@ class Wire:
     def __init__(
         self, base_url: str, timeout: httpx.Timeout | float, headers: Mapping[str, str] | None
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url: str = base_url.rstrip("/")
         timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         # Read-only, shared by every request's extensions (httpcore only reads it).
         self._timeout: dict[str, float | None] = timeout.as_dict()

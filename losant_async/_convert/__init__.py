@@ -132,14 +132,24 @@ def decode(response: Response, cls: type[T]) -> T:
         APIResponseValidationError: the body is not JSON, or does not fit
             ``cls``; it carries the status and a snippet of the body.
     """
-    return structure(response.json(), cls, status_code=response.status_code, body=response.content)
+    try:
+        return structure(
+            response.json(), cls, status_code=response.status_code, body=response.content
+        )
+    except APIResponseValidationError as exc:
+        response.locate(exc)
+        raise
 
 
 def decode_list(response: Response, cls: type[T]) -> list[T]:
     """Decode a response's JSON array body into a list of ``cls``."""
-    return structure_list(
-        response.json(), cls, status_code=response.status_code, body=response.content
-    )
+    try:
+        return structure_list(
+            response.json(), cls, status_code=response.status_code, body=response.content
+        )
+    except APIResponseValidationError as exc:
+        response.locate(exc)
+        raise
 
 
 _Setter = Callable[[object, object], None]

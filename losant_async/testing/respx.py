@@ -1,10 +1,12 @@
-"""Mock losant_async's own HTTP transport with respx.
+"""A respx mocker that patches losant_async's own HTTP transport.
 
-losant_async sends requests through its own HTTP/1.1 transport, not through
-httpcore, so respx's default mocker does not see them. Importing this module
-registers a respx mocker named ``"losant_async"`` that patches both that
-transport and httpcore's pools (so a caller-owned ``httpx.AsyncClient`` is
-mocked too)::
+Not needed any more: plain ``@respx.mock``, ``respx.mock(base_url=...)`` and
+respx's ``respx_mock`` fixture intercept the library's requests (while one of
+respx's mockers is active, the library sends through httpx's transport, which
+respx patches). Kept for suites that use it. Importing this module registers
+a respx mocker named ``"losant_async"`` that patches both the library's
+HTTP/1.1 transport and httpcore's pools (so a caller-owned
+``httpx.AsyncClient`` is mocked too)::
 
     import respx
     import losant_async.testing.respx  # registers the mocker

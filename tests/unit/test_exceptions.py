@@ -361,3 +361,169 @@ def test_short_tokens_are_not_redacted_process_wide() -> None:
     _exceptions.remember_secret("tok_remembered_77")
     assert _exceptions.redact("test tok_remembered_77") == "test ***"
     assert APIError("a test").message == "a test"
+
+
+# --- errors say which request (issue 13, point 6) ---------------------------------
+
+QUERY = "_actions=false&_links=true&_embedded=true"
+
+
+async def _connection_error(
+    router: respx.MockRouter, exc: Exception, *, retries: int = 2, **kwargs: Any
+) -> APIConnectionError:
+    router.get(PATH).mock(side_effect=exc)
+    async with Transport(
+        token=TOKEN, base_url=BASE_URL, timeout=5, max_retries=retries, **kwargs
+    ) as transport:
+        with pytest.raises(APIConnectionError) as info:
+            await transport.request("GET", PATH, retry=RetryPolicy.SAFE)
+    return info.value
+
+
+@pytest.mark.anyio
+async def test_connection_error_names_request_and_attempts(respx_mock: respx.MockRouter) -> None:
+    """A connection error carries .method, .url and .attempts; str() names all three."""
+    error = await _connection_error(respx_mock, httpx.ConnectError("refused"))
+    assert (error.method, error.url, error.attempts) == ("GET", f"{BASE_URL}{PATH}?{QUERY}", 3)
+    assert error.message == "Connection error (ConnectError): refused"
+    assert str(error) == (
+        f"Connection error (ConnectError): refused [GET {BASE_URL}{PATH}?{QUERY}; after 3 attempts]"
+    )
+    assert TOKEN not in str(error) + repr(error)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("exc", "limit"),
+    [
+        (httpx.ConnectTimeout("slow"), "connect timeout 2 s"),
+        (httpx.ReadTimeout("slow"), "read timeout 5 s"),
+        (httpx.WriteTimeout("slow"), "write timeout 5 s"),
+    ],
+)
+async def test_timeout_error_names_the_limit_that_fired(
+    respx_mock: respx.MockRouter, exc: Exception, limit: str
+) -> None:
+    """A timeout names the phase and its seconds, the request and the attempts made."""
+    respx_mock.get(PATH).mock(side_effect=exc)
+    timeout = httpx.Timeout(5, connect=2)
+    async with Transport(token=TOKEN, base_url=BASE_URL, timeout=timeout) as transport:
+        with pytest.raises(APITimeoutError) as info:
+            await transport.request("GET", PATH, retry=RetryPolicy.SAFE)
+    text = str(info.value)
+    assert text.startswith(f"Request timed out ({type(exc).__name__}).")
+    assert f"GET {BASE_URL}{PATH}?{QUERY}" in text
+    assert limit in text
+    assert "after 3 attempts" in text
+
+
+@pytest.mark.anyio
+async def test_single_attempt_is_singular(respx_mock: respx.MockRouter) -> None:
+    """With retries off the message says "after 1 attempt"."""
+    error = await _connection_error(respx_mock, httpx.ReadError("reset"), retries=0)
+    assert str(error).endswith("; after 1 attempt]")
+
+
+@pytest.mark.anyio
+async def test_pool_timeout_names_max_connections_and_request(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """A pool timeout keeps its max_connections message and adds the request."""
+    error = await _connection_error(
+        respx_mock, httpx.PoolTimeout("busy"), limits=httpx.Limits(max_connections=7)
+    )
+    assert isinstance(error, PoolTimeoutError)
+    assert "limits.max_connections=7" in error.message
+    assert f"[GET {BASE_URL}{PATH}?{QUERY}; after 1 attempt]" in str(error)
+
+
+@pytest.mark.anyio
+async def test_status_error_carries_method_and_url(respx_mock: respx.MockRouter) -> None:
+    """An APIStatusError carries the method and URL of the request it answers."""
+    error = await _fail(respx_mock, httpx.Response(404, json={"type": "NotFound", "message": "x"}))
+    assert (error.method, error.url) == ("GET", f"{BASE_URL}{PATH}?{QUERY}")
+    assert str(error) == "404 NotFound: x"  # unchanged
+
+
+@pytest.mark.anyio
+async def test_validation_error_carries_method_and_url(respx_mock: respx.MockRouter) -> None:
+    """An APIResponseValidationError, from bad JSON or from decoding, names the request."""
+    from losant_async import AsyncApplication
+
+    respx_mock.get(PATH).respond(200, text="<html>")
+    respx_mock.get(f"{PATH}/readme").respond(200, json={"content": 5})
+    async with AsyncApplication(APP_ID, token=TOKEN, base_url=BASE_URL) as app:
+        with pytest.raises(APIResponseValidationError) as bad_json:
+            await app.get()
+        with pytest.raises(APIResponseValidationError) as bad_shape:
+            await app.readme()
+    assert (bad_json.value.method, bad_json.value.url) == ("GET", f"{BASE_URL}{PATH}?{QUERY}")
+    assert bad_shape.value.url == f"{BASE_URL}{PATH}/readme?{QUERY}"
+
+
+@pytest.mark.anyio
+async def test_stream_errors_carry_method_and_url(respx_mock: respx.MockRouter) -> None:
+    """A stream's error status and connect failure name the stream request."""
+    stream_path = f"{PATH}/mqttSubscriptionStream"
+    respx_mock.get(stream_path).mock(
+        side_effect=[httpx.Response(403, json={"type": "Forbidden"}), httpx.ConnectError("no")]
+    )
+    async with Transport(token=TOKEN, base_url=BASE_URL, timeout=5) as transport:
+        with pytest.raises(PermissionDeniedError) as denied:
+            await transport.open_stream(stream_path, params=[("topic", "a")])
+        with pytest.raises(APIConnectionError) as failed:
+            await transport.open_stream(stream_path, params=[("topic", "a")])
+    assert (denied.value.method, denied.value.url) == ("GET", f"{BASE_URL}{stream_path}?topic=a")
+    assert str(failed.value).endswith(f"[GET {BASE_URL}{stream_path}?topic=a; after 1 attempt]")
+
+
+@pytest.mark.anyio
+async def test_url_drops_user_info(respx_mock: respx.MockRouter) -> None:
+    """A base_url's user info never shows in an error's url or message."""
+    respx_mock.get(PATH).mock(side_effect=httpx.ConnectError("refused"))
+    base = BASE_URL.replace("https://", "https://me:hunter2@")
+    async with Transport(token=TOKEN, base_url=base, timeout=5, max_retries=0) as transport:
+        with pytest.raises(APIConnectionError) as info:
+            await transport.request("GET", PATH, retry=RetryPolicy.SAFE)
+    assert info.value.url == f"{BASE_URL}{PATH}?{QUERY}"
+    assert "hunter2" not in str(info.value)
+
+
+def test_errors_made_alone_have_no_request() -> None:
+    """An error made outside a request has method, url (and attempts) None; str is the message."""
+    for error in (
+        APIConnectionError(),
+        APITimeoutError(),
+        PoolTimeoutError(),
+        APIStatusError("x", status_code=418),
+        APIResponseValidationError("x", status_code=200),
+        ResponseTooLargeError("x", limit=1),
+    ):
+        assert (error.method, error.url) == (None, None)
+    assert str(APITimeoutError()) == "Request timed out."
+    assert APIConnectionError().attempts is None
+
+
+@pytest.mark.anyio
+async def test_too_large_error_carries_method_and_url(respx_mock: respx.MockRouter) -> None:
+    """A ResponseTooLargeError names the request whose body was too large."""
+    respx_mock.get(PATH).respond(200, content=b"x" * 100)
+    async with Transport(token=TOKEN, base_url=BASE_URL, max_response_bytes=10) as transport:
+        with pytest.raises(ResponseTooLargeError) as info:
+            await transport.request("GET", PATH, retry=RetryPolicy.SAFE)
+    assert (info.value.method, info.value.url) == ("GET", f"{BASE_URL}{PATH}?{QUERY}")
+
+
+@pytest.mark.anyio
+async def test_unexpected_status_error_carries_method_and_url(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """An action that must enqueue but is answered 200 raises an error naming the request."""
+    from losant_async import AsyncApplication
+
+    respx_mock.get(f"{PATH}/archiveData").respond(200, json={"success": True})
+    async with AsyncApplication(APP_ID, token=TOKEN, base_url=BASE_URL) as app:
+        with pytest.raises(APIResponseValidationError) as info:
+            await app.archive_data(date=0)
+    assert info.value.method == "GET"
+    assert (info.value.url or "").startswith(f"{BASE_URL}{PATH}/archiveData?")

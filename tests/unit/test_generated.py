@@ -43,7 +43,12 @@ def test_no_package_file_is_a_copy_of_a_spec_file() -> None:
 @needs_spec
 @pytest.mark.parametrize(
     ("tool", "says"),
-    [("gen_models.py", "models are current"), ("gen_tables.py", "tables are current")],
+    [
+        ("gen_models.py", "models are current"),
+        ("gen_tables.py", "tables are current"),
+        ("gen_fields.py", "fields are current"),
+        ("gen_readme_snippets.py", "snippets are current"),
+    ],
 )
 def test_generated_output_is_current(tool: str, says: str) -> None:
     """`tools/<tool> --check` finds the committed generated code up to date with ../shared/spec."""

@@ -281,3 +281,98 @@ def test_limit_keywords_are_checked(name: str, value: object, error: type[Except
     """max_response_bytes, response_deadline and max_streams are checked at construction."""
     with pytest.raises(error, match=name):
         AsyncLosant(TOKEN, base_url=BASE_URL, **{name: value})  # type: ignore[arg-type]
+
+
+# --- configuration fails fast (issue 13, point 5) --------------------------------
+
+
+def test_no_token_raises_at_construction() -> None:
+    """Without a token or LOSANT_API_TOKEN both constructors raise ValueError naming it."""
+    with pytest.raises(ValueError, match="LOSANT_API_TOKEN"):
+        AsyncLosant(base_url=BASE_URL)
+    with pytest.raises(ValueError, match="No API token"):
+        AsyncApplication(APP_ID, base_url=BASE_URL)
+
+
+def test_empty_token_variable_counts_as_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty LOSANT_API_TOKEN is no token: the constructor raises."""
+    monkeypatch.setenv("LOSANT_API_TOKEN", "")
+    with pytest.raises(ValueError, match="LOSANT_API_TOKEN"):
+        AsyncLosant(base_url=BASE_URL)
+
+
+def test_a_token_callable_counts_as_a_token() -> None:
+    """A token callable satisfies the check; it is not called at construction."""
+    calls: list[int] = []
+
+    def token() -> str:
+        calls.append(1)
+        return TOKEN
+
+    AsyncLosant(token, base_url=BASE_URL)
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "api.losant.com",
+        "api.losant.com/",
+        "ftp://api.losant.com",
+        "https//api.losant.com",
+        "https://",
+        "http:///path",
+        "https://api.losant.com /",
+        "https://api.losant.com\n",
+        "https://api.losant\x00.com",
+        "https://api.losant.com?x=1",
+        "https://api.losant.com/#top",
+    ],
+)
+def test_bad_base_url_raises_at_construction(url: str) -> None:
+    """A base_url that is not http(s)://host (scheme, host, spaces, control characters, query)
+    raises ValueError at construction, before any retry or network error."""
+    with pytest.raises(ValueError, match="base_url"):
+        AsyncLosant(TOKEN, base_url=url)
+    with pytest.raises(ValueError, match="base_url"):
+        AsyncApplication(APP_ID, token=TOKEN, base_url=url)
+
+
+def test_bad_base_url_from_the_environment_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LOSANT_API_URL is checked like base_url."""
+    monkeypatch.setenv("LOSANT_API_URL", "api.losant.com")
+    with pytest.raises(ValueError, match="http:// or https://"):
+        AsyncLosant(TOKEN)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.losant.com",
+        "HTTPS://API.LOSANT.COM/",
+        "http://127.0.0.1:8080/",
+        "https://[::1]:9",
+    ],
+)
+def test_good_base_urls_are_kept(url: str) -> None:
+    """An http(s) URL with a host is accepted, its trailing slash dropped."""
+    assert AsyncLosant(TOKEN, base_url=url).base_url == url.rstrip("/")
+
+
+@pytest.mark.parametrize("token", ["tok_é_secret", "tok secret", "tok\tsecret", "tok\x7fsecret"])
+def test_token_with_invisible_or_non_ascii_characters_raises(token: str) -> None:
+    """A token with a space, control or non-ASCII character is a ValueError at construction
+    (not a UnicodeEncodeError at the first request), and the message does not quote it."""
+    with pytest.raises(ValueError, match="visible ASCII") as info:
+        AsyncLosant(token, base_url=BASE_URL)
+    assert "secret" not in str(info.value)
+
+
+async def test_token_callable_giving_non_ascii_raises_value_error() -> None:
+    """A token callable's non-ASCII token is a ValueError at the first request, nothing sent."""
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        route = router.get(PATH).respond(200, json={"id": APP_ID})
+        async with AsyncApplication(APP_ID, token=lambda: "tok_ü", base_url=BASE_URL) as app:
+            with pytest.raises(ValueError, match="visible ASCII"):
+                await app.get()
+    assert not route.called

@@ -10,7 +10,7 @@ goes out valid (JSON Schema of the body with full ASCII pattern matches,
 integers within 2**53 - 1, times as milliseconds from 1970, a sane URL), or
 raise ``ValueError``/``TypeError`` naming the field before any request.
 
-``python -m tests.unit.test_input_fuzz [N] [--with-ctor]`` runs N cases without
+``python -m tests.unit.test_params_fuzz [N] [--with-ctor]`` runs N cases without
 asserting and prints how many calls were accepted, rejected, or went wrong (the
 issue's figures).
 """

@@ -558,7 +558,7 @@ async def test_debug_log_lines_have_no_token(
     messages = [r.getMessage() for r in caplog.records if r.name == "losant_async"]
     assert messages[0].startswith(f"GET {PATH} -> 503 (")
     assert messages[0].endswith(" ms)")
-    assert messages[1].startswith(f"retrying GET {PATH} in ")
+    assert messages[1] == f"GET {PATH} -> 503: retry 1 of 2 in 0.00 s"  # INFO (issue 13)
     assert messages[2].startswith(f"GET {PATH} -> 200 (")
     assert TOKEN not in caplog.text
     assert "authorization" not in caplog.text.lower()
@@ -690,3 +690,17 @@ async def test_stream_connect_error_is_translated_and_not_retried(
             async with await transport.open_stream(PATH):
                 pass
     assert route.call_count == 1
+
+
+async def test_stream_read_timeout_names_the_stream_request_and_its_limit() -> None:
+    """A read timeout while a stream is read names the stream's request and its read timeout."""
+    failing = _TrackedStream([b"data: a\n\n"], fail=httpx.ReadTimeout("quiet"))
+    transport = make(transport=_serve(200, failing, []))
+    path = f"{PATH}/mqttSubscriptionStream"
+    with pytest.raises(APITimeoutError) as info:
+        async with await transport.open_stream(
+            path, params=[("topic", "a")], read_timeout=6.0
+        ) as response:
+            await _read_all(response)
+    assert (info.value.method, info.value.url) == ("GET", f"{BASE_URL}{path}?topic=a")
+    assert str(info.value).endswith(f"[GET {BASE_URL}{path}?topic=a; read timeout 6 s]")

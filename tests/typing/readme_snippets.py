@@ -242,10 +242,26 @@ async def testing_your_code_against_the_local_losant_2() -> None:
 async def mocking_with_respx() -> None:
     """README.md, section "Mocking with respx"."""
     import respx
+    from losant_async import AsyncApplication
+
+    @respx.mock(base_url="https://api.losant.com")
+    async def test_get(respx_mock: respx.MockRouter) -> None:
+        respx_mock.get("/applications/575ec8687ae143cd83dc4a97").respond(200, json={"name": "x"})
+        async with AsyncApplication("575ec8687ae143cd83dc4a97", token="test") as app:
+            assert (await app.get()).name == "x"
+
+    async def test_with_the_fixture(respx_mock: respx.MockRouter) -> None:  # respx's plugin
+        url = "https://api.losant.com/applications/575ec8687ae143cd83dc4a97"
+        respx_mock.get(url).respond(200, json={"name": "x"})
+        ...
+
+
+async def mocking_with_respx_2() -> None:
+    """README.md, section "Mocking with respx"."""
+    import respx
     import losant_async.testing.respx as losant_respx
 
     with respx.mock(base_url="https://api.losant.com", using=losant_respx.MOCKER_NAME) as router:
-        router.get("/applications/575ec8687ae143cd83dc4a97").respond(200, json={"name": "x"})
         ...
 
     losant_respx.use_by_default()  # in conftest.py: every respx router uses it

@@ -32,16 +32,10 @@ tokens, and every token the library has sent (issue 11, defect 4).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ._constants import (
-    BODY_SNIPPET_BYTES,
-    BODY_SNIPPET_LIMIT,
-    MAX_REMEMBERED_SECRETS,
-    MIN_REMEMBERED_SECRET,
-)
+from ._secrets import redact, redact_value, snippet
 
 if TYPE_CHECKING:
     from ._jobs._values import JobOutcome
@@ -69,84 +63,9 @@ __all__ = [
     "UnprocessableEntityError",
 ]
 
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
-
-
-# Every token the library has sent, longest first (so that a token containing
-# another is blanked whole). Errors are made far from the transport that knows
-# its token (the converter, the jobs, the stream decoder), and a token callable
-# replaces the token over time: each one is remembered here at first use.
-_secrets: list[str] = []
-
-
-def remember_secret(token: str | None) -> None:
-    """Redact ``token`` from every error and log line made from now on.
-
-    A token shorter than ``MIN_REMEMBERED_SECRET`` (no real Losant token is)
-    is not remembered: blanking every "t" of every message would garble them.
-    The transport still redacts it from the errors it makes itself.
-    """
-    if not token or len(token) < MIN_REMEMBERED_SECRET or token in _secrets:
-        return
-    _secrets.append(token)
-    if len(_secrets) > MAX_REMEMBERED_SECRETS:
-        del _secrets[0]
-    _secrets.sort(key=len, reverse=True)
-
-
-def redact(text: str, token: str | None = None) -> str:
-    """Blank out bearer tokens, ``token`` and every remembered token."""
-    if token and token in text:
-        text = text.replace(token, "***")
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, "***")
-    return _BEARER.sub(r"\1***", text)
-
 
 def _redact_optional(text: str | None, token: str | None = None) -> str | None:
     return None if text is None else redact(text, token)
-
-
-def redact_value(value: object, token: str | None = None) -> object:
-    """``value`` with every string in it redacted, through JSON dicts and lists."""
-    try:
-        return _redact_json(value, token)
-    except RecursionError:
-        # A body nested deeper than Python recurses: keep a redacted snippet.
-        return snippet(repr(value), token)
-
-
-def _redact_json(value: object, token: str | None) -> object:
-    if isinstance(value, str):
-        return redact(value, token)
-    if isinstance(value, bytes):
-        return snippet(value, token)
-    if isinstance(value, Mapping):
-        return {
-            redact(k, token) if isinstance(k, str) else k: _redact_json(v, token)
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [_redact_json(v, token) for v in value]
-    return value
-
-
-def snippet(body: bytes | str | None, token: str | None = None) -> str:
-    """A bounded, redacted, printable piece of a response body.
-
-    Redacted before it is cut: a token that straddles the limit leaves no
-    prefix behind. So a little more than the limit is read, enough to hold
-    any token that starts inside it.
-    """
-    if body is None:
-        return ""
-    longest = max(len(token or ""), len(_secrets[0]) if _secrets else 0, 256)
-    if isinstance(body, bytes):
-        text = body[: BODY_SNIPPET_BYTES + 4 * longest].decode("utf-8", errors="replace")
-    else:
-        text = body[: BODY_SNIPPET_LIMIT + longest]
-    return redact(text, token)[:BODY_SNIPPET_LIMIT]
 
 
 class LosantError(Exception):

@@ -13,8 +13,8 @@ from typing import Final
 
 import httpx
 
-from ._exceptions import redact
 from ._retry import CONNECT_ERRORS
+from ._secrets import redact
 
 __all__: list[str] = []
 

@@ -25,11 +25,10 @@ from ._exceptions import (
     APIResponseValidationError,
     APIStatusError,
     make_status_error,
-    redact_value,
-    snippet,
 )
 from ._failures import located, request_of
 from ._lifecycle import Lifecycle
+from ._secrets import redact_value, snippet
 
 if TYPE_CHECKING:
     from ._transport import ErrorMap

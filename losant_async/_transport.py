@@ -40,8 +40,6 @@ from ._exceptions import (
     ClientClosedError,
     PoolTimeoutError,
     ResponseTooLargeError,
-    redact,
-    remember_secret,
 )
 from ._failures import deadline_message, located, pool_timeout_message, request_of
 from ._http11 import Http11Transport, default_transport
@@ -60,6 +58,7 @@ from ._retry import (
     parse_retry_after,
     should_retry,
 )
+from ._secrets import redact, remember_secret
 from ._wire import NO_BODY, Wire
 
 __all__: list[str] = []

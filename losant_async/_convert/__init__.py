@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING, Final, TypeVar
 import attrs
 from cattrs.v import transform_error
 
-from .._exceptions import APIResponseValidationError, snippet
+from .._exceptions import APIResponseValidationError
 from .._models import MqttMessage
 from .._models._base import DECODING, EMPTY
+from .._secrets import snippet
 from ._hooks import as_utc, camel, converter, wire_names
 
 if TYPE_CHECKING:

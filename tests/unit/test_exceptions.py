@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from losant_async import _exceptions
+from losant_async import _exceptions, _secrets
 from losant_async._exceptions import (
     APIConnectionError,
     APIError,
@@ -357,9 +357,9 @@ async def test_pool_timeout_error_class() -> None:
 
 def test_short_tokens_are_not_redacted_process_wide() -> None:
     """A placeholder token shorter than 8 characters does not blank that text everywhere."""
-    _exceptions.remember_secret("t")
-    _exceptions.remember_secret("tok_remembered_77")
-    assert _exceptions.redact("test tok_remembered_77") == "test ***"
+    _secrets.remember_secret("t")
+    _secrets.remember_secret("tok_remembered_77")
+    assert _secrets.redact("test tok_remembered_77") == "test ***"
     assert APIError("a test").message == "a test"
 
 
@@ -527,3 +527,15 @@ async def test_unexpected_status_error_carries_method_and_url(
             await app.archive_data(date=0)
     assert info.value.method == "GET"
     assert (info.value.url or "").startswith(f"{BASE_URL}{PATH}/archiveData?")
+
+
+def test_a_short_token_is_masked_as_a_token_not_inside_words() -> None:
+    """A short token is blanked where it stands alone, and other words keep their letters."""
+    text = "Connection error for token abc (abcdef was fine); Bearer abc"
+    assert (
+        _secrets.redact(text, "abc")
+        == "Connection error for token *** (abcdef was fine); Bearer ***"
+    )
+    assert "abc" not in _secrets.redact("abc", "abc")
+    long_token = "x" * 40
+    assert _secrets.redact(f"id{long_token}id", long_token) == "id***id"

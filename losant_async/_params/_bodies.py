@@ -224,7 +224,9 @@ def _checked(cls: type, wire: dict[str, object]) -> dict[str, object]:
     """``wire``, once ``check_json`` passed on every top-level field (named in Python)."""
     attr_of = {w: a for a, w in wire_names(cls).items()}
     for key, value in wire.items():
-        check_json(value, f"{cls.__name__}.{attr_of.get(key, key)}")
+        # A key the schema does not know is named as the caller wrote it, in the body.
+        where = f"{cls.__name__}.{attr_of[key]}" if key in attr_of else f"body[{key!r}]"
+        check_json(value, where)
     return wire
 
 

@@ -557,3 +557,15 @@ def test_keyword_bodies_take_nested_mappings_in_a_fresh_process() -> None:
         # A nested mapping's explicit None is JSON null where allowed (removes the global).
         "globals": [{"cloudOnly": True, "json": None, "key": "a"}],
     }
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("key", ["", "x", "a b"])
+async def test_unknown_body_key_with_a_bad_value_is_named_in_the_body(key: str) -> None:
+    """A key the schema does not know, with a value JSON cannot carry, is named as body[key]."""
+    from losant_async import AsyncApplication
+
+    async with AsyncApplication(_APP, token="t", base_url=_BASE) as app:
+        with pytest.raises(ValueError, match=r"body\[") as info:
+            await app.clone({key: float("inf")})
+    assert repr(key) in str(info.value)

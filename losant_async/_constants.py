@@ -43,6 +43,7 @@ DEFAULT_RESPONSE_DEADLINE: Final = 300.0
 # Request extensions read by the HTTP/1.1 transport (``_http11``).
 EXTENSION_STREAM: Final = "losant_async.stream"
 EXTENSION_MAX_BODY: Final = "losant_async.max_body"
+EXTENSION_DEADLINE: Final = "losant_async.deadline"
 # Tokens remembered for redaction (the newest kept; a token callable may
 # hand out a new one every hour for the life of the process).
 MAX_REMEMBERED_SECRETS: Final = 64

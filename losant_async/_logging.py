@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from typing import Final, TextIO
 
 from ._constants import ENV_LOG
@@ -62,3 +63,10 @@ def reset_for_tests() -> None:
     for handler in [h for h in logger.handlers if isinstance(h, EnvHandler)]:
         logger.removeHandler(handler)
     logger.setLevel(logging.NOTSET)
+
+
+def log_outcome(method: str, path: str, outcome: int | str, started: float) -> None:
+    """DEBUG: how a request ended and how long it took (``started``: perf_counter)."""
+    # A status or an error's name, never headers: they carry the token.
+    elapsed = (time.perf_counter() - started) * 1000
+    logging.getLogger("losant_async").debug("%s %s -> %s (%.1f ms)", method, path, outcome, elapsed)

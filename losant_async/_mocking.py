@@ -19,6 +19,8 @@ from typing import Final
 
 import httpx
 
+from ._http11 import COALESCE_BYTES, Http11Transport
+
 __all__: list[str] = []
 
 # The transport tests ``RESPX not in modules`` before calling `respx_mocking`.
@@ -54,3 +56,22 @@ def mock_client(proxy: str | None) -> httpx.AsyncClient:
     through goes where it would have gone.
     """
     return httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(proxy=proxy), trust_env=False)
+
+
+def own_pool_sends(
+    transport: httpx.AsyncBaseTransport | None,
+    http_client: httpx.AsyncClient | None,
+    request: httpx.Request,
+) -> bool:
+    """Whether the library's own HTTP/1.1 pool sends ``request``, unmocked, in one write.
+
+    That pool cuts every wait to a request's deadline extension, so the
+    transport needs no cancel scope around it (issue 11, defect 10).
+    """
+    return (
+        http_client is None
+        and type(transport) is Http11Transport
+        and RESPX not in modules
+        and isinstance(request.stream, httpx.ByteStream)
+        and len(request.content) <= COALESCE_BYTES
+    )

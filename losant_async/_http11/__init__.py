@@ -25,9 +25,14 @@ import ssl
 
 import httpx
 
-from ._transport import DEFAULT_KEEPALIVE_EXPIRY, DEFAULT_MAX_CONNECTIONS, Http11Transport
+from ._transport import (
+    COALESCE_BYTES,
+    DEFAULT_KEEPALIVE_EXPIRY,
+    DEFAULT_MAX_CONNECTIONS,
+    Http11Transport,
+)
 
-__all__ = ["Http11Transport", "default_transport"]
+__all__ = ["COALESCE_BYTES", "Http11Transport", "default_transport"]
 
 
 def default_transport(

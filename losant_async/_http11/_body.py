@@ -8,6 +8,7 @@ connection instead, since its framing is lost.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,6 +17,16 @@ from ._errors import too_large
 from ._framing import BodyReader
 from ._net import Conn
 from ._pool import Slots
+
+
+def within(limit: float | None, deadline: float | None) -> float | None:
+    """``limit`` seconds, or less when the request's deadline (monotonic) comes first."""
+    if deadline is None:
+        return limit
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpx.ReadTimeout("the response deadline has passed")
+    return left if limit is None or left < limit else limit
 
 
 class Body(httpx.AsyncByteStream):
@@ -30,6 +41,7 @@ class Body(httpx.AsyncByteStream):
         read_timeout: float | None,
         keep_alive: bool,
         max_body: int | None,
+        deadline: float | None = None,
     ) -> None:
         self._pool = pool
         self._conn: Conn | None = conn
@@ -38,6 +50,7 @@ class Body(httpx.AsyncByteStream):
         self._timeout = read_timeout
         self._keep_alive = keep_alive
         self._max_body = max_body
+        self._deadline = deadline
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
@@ -52,7 +65,7 @@ class Body(httpx.AsyncByteStream):
                 self._conn = None
                 raise httpx.ReadError("the transport was closed")
             try:
-                data = await conn.recv(self._timeout)
+                data = await conn.recv(within(self._timeout, self._deadline))
                 block = reader.feed(data) if data else b""
                 if not data:
                     reader.feed_eof()

@@ -22,7 +22,7 @@ from typing import Final
 import httpx
 import sniffio
 
-from ._body import Body
+from ._body import Body, within
 from ._errors import too_large
 from ._framing import BodyReader
 from ._head import MAX_HEADER_BYTES, MAX_HEADERS, MAX_LINE_BYTES, HeadParser, quick_head
@@ -33,13 +33,15 @@ from ._request import serialize_head
 DEFAULT_MAX_CONNECTIONS: Final = 100
 DEFAULT_KEEPALIVE_EXPIRY: Final = 5.0
 # Request bodies up to this size go out in the same write as the head.
-_COALESCE_BYTES: Final = 64 * 1024
+COALESCE_BYTES: Final = 64 * 1024
 
 _Origin = tuple[bytes, bytes, int]
 # Which requests are streams, and a per-request cap on the raw body; set by
 # ``losant_async._transport`` (issue 11, defects 2 and 10).
 _STREAM_EXTENSION: Final = "losant_async.stream"
 _MAX_BODY_EXTENSION: Final = "losant_async.max_body"
+# A monotonic time by which the whole answer must be in: every wait is cut to it.
+_DEADLINE_EXTENSION: Final = "losant_async.deadline"
 _CLOSED_MESSAGE: Final = "the transport is closed"
 
 
@@ -241,6 +243,9 @@ class Http11Transport(httpx.AsyncBaseTransport):
         except httpx.RequestNotRead:
             body = None
         max_body: int | None = extensions.get(_MAX_BODY_EXTENSION, self._max_body)
+        deadline: float | None = extensions.get(_DEADLINE_EXTENSION)
+        if deadline is not None:
+            timeouts = {phase: within(limit, deadline) for phase, limit in timeouts.items()}
         slots: Slots
         if extensions.get(_STREAM_EXTENSION):
             slots = self._streams
@@ -258,7 +263,9 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 # The server may have answered (413, 401) and closed before
                 # reading the whole body: that answer is still read.
                 write_error = exc
-            return await self._exchange(slots, conn, request, timeouts, max_body, write_error)
+            return await self._exchange(
+                slots, conn, request, timeouts, max_body, deadline, write_error
+            )
         except BaseException:
             await slots.discard(conn)
             raise
@@ -270,6 +277,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         request: httpx.Request,
         timeouts: dict[str, float | None],
         max_body: int | None,
+        deadline: float | None,
         write_error: httpx.WriteError | None = None,
     ) -> httpx.Response:
         read_timeout = timeouts.get("read")
@@ -278,7 +286,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         received = False
         while True:
             try:
-                data = await conn.recv(read_timeout)
+                data = await conn.recv(within(read_timeout, deadline))
             except httpx.ReadError:
                 if received:
                     raise
@@ -320,7 +328,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
             await slots.finish(conn, reusable=keep_alive and not reader.trailing)
             stream = httpx.ByteStream(first)
         else:
-            stream = Body(slots, conn, reader, first, read_timeout, keep_alive, max_body)
+            stream = Body(slots, conn, reader, first, read_timeout, keep_alive, max_body, deadline)
         return httpx.Response(
             parsed_head.status,
             headers=parsed_head.headers,
@@ -349,7 +357,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 body = b"0\r\n\r\n"
             elif len(body) != int(declared or 0):
                 raise httpx.LocalProtocolError("request body does not match its Content-Length")
-            if len(body) <= _COALESCE_BYTES:
+            if len(body) <= COALESCE_BYTES:
                 await conn.send(head + body, limit)
             else:
                 await conn.send(head, limit)

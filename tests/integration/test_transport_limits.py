@@ -23,6 +23,7 @@ from losant_async import (
     ClientClosedError,
     ResponseTooLargeError,
 )
+from losant_async._constants import EXTENSION_DEADLINE
 from losant_async._retry import RetryPolicy
 from losant_async._transport import Transport
 from tests.conftest import APP_ID, TOKEN
@@ -166,6 +167,52 @@ async def test_dripping_server_meets_the_response_deadline() -> None:
         elapsed = time.monotonic() - started
     assert "response_deadline=0.5 s" in info.value.message
     assert 0.4 < elapsed < 5.0
+
+
+@pytest.mark.parametrize("drips", ["head", "body"])
+async def test_own_pool_meets_the_deadline_without_a_cancel_scope(
+    drips: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unmocked, the own pool cuts each wait to the deadline: no cancel scope per request."""
+    # respx is loaded in this test process: make the transport see it as absent.
+    monkeypatch.setattr("losant_async._mocking.RESPX", "no.such.module")
+
+    deadlines: list[object] = []
+    exchange = Transport._exchange
+
+    async def spy(self: Transport, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+        # The cancel-scope path never sets the extension: seeing it is seeing the pool's path.
+        deadlines.append(request.extensions.get(EXTENSION_DEADLINE))
+        return await exchange(self, request)
+
+    monkeypatch.setattr(Transport, "_exchange", spy)
+    head = _head(200, 10_000, "Content-Type: application/json")
+
+    async def handler(
+        stream: anyio.abc.SocketStream, reader: BufferedByteReceiveStream, n: int
+    ) -> None:
+        await _read_request(reader)
+        drip = head if drips == "head" else b" " * 10_000
+        if drips == "body":
+            await stream.send(head)
+        for byte in drip:
+            await stream.send(bytes([byte]))
+            await anyio.sleep(0.05)
+
+    async with (
+        _serve(handler) as url,
+        Transport(
+            token=TOKEN, base_url=url, max_retries=0, timeout=10.0, response_deadline=0.5
+        ) as transport,
+    ):
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError) as info:
+            await transport.request("GET", PATH, retry=RetryPolicy.SAFE)
+        elapsed = time.monotonic() - started
+    assert "response_deadline=0.5 s" in info.value.message
+    assert 0.4 < elapsed < 5.0
+    assert len(deadlines) == 1
+    assert isinstance(deadlines[0], float)
 
 
 # --- defect 1: the server sees exactly the attempts the policy allows ----------------

@@ -411,7 +411,9 @@ def model_ref(name: str) -> ModelRef:
       top-level object schema of the same structure if there is one, else
       ``singular(pascal(name))`` in the array schema's own module (or
       ``pascal(name) + "Item"`` if that name is a top-level class already);
-    - anything else (``oneOf``, strings) is free JSON.
+    - a ``oneOf``/``allOf`` of objects is one class (the union of their
+      properties), as an object schema;
+    - anything else (``oneOf`` with arrays or strings) is free JSON.
     """
     node = schema(name)
     if name in OLD_SCHEMAS:
@@ -419,7 +421,12 @@ def model_ref(name: str) -> ModelRef:
         cls = OLD_NAMES.get(name, pascal(name))
         return ModelRef("losant_async._models", cls, "list" if kind == "array" else "object")
     module = f"losant_async._models._api.{snake(name)}"
-    if node.get("type") == "object":
+    variants = node.get("oneOf") or node.get("allOf")
+    if node.get("type") == "object" or (
+        isinstance(variants, list) and all(v.get("type") == "object" for v in variants)
+    ):
+        # oneOf/allOf of objects (flowVersion: cloud or edge) is one class with
+        # the union of their properties.
         return ModelRef(module, pascal(name), "object")
     items = node.get("items")
     if node.get("type") == "array" and isinstance(items, dict) and items.get("type") == "object":

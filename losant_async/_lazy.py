@@ -129,7 +129,10 @@ def install(module_name: str, computed: Mapping[str, Callable[[], object]] | Non
                 continue
             if isinstance(value, type):
                 _resolve_annotations(value)
-            if isinstance(value, (type, types.FunctionType)):
+            # A name another public package already shows (``losant_async.models``
+            # repeats ``losant_async``'s models) keeps that package's path.
+            public = "._" not in f".{value.__module__}" if hasattr(value, "__module__") else False
+            if isinstance(value, (type, types.FunctionType)) and not public:
                 value.__module__ = module_name
             namespace[name] = value
 

@@ -23,9 +23,17 @@ from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .._models._base import DECODING, EMPTY
-from .._models._wire import RENAMES
+from .._models._wire import ARRAY_LIMITS, NULLABLE, RENAMES
 
-__all__ = ["as_utc", "camel", "checked_model_hook", "converter", "wire_names"]
+__all__ = [
+    "array_limit",
+    "as_utc",
+    "camel",
+    "checked_model_hook",
+    "converter",
+    "nullable_fields",
+    "wire_names",
+]
 
 _Hook = Callable[[Any, Any], Any]
 
@@ -38,8 +46,22 @@ def camel(name: str) -> str:
 
 def wire_names(cls: type) -> dict[str, str]:
     """Attribute -> wire key, for every attribute of a model but ``extra``."""
-    odd = RENAMES.get(cls, {})
+    # The whole API's models carry their odd names themselves (``_RENAMES``):
+    # a registry here would import every one of their modules.
+    odd = RENAMES.get(cls) or cls.__dict__.get("_RENAMES", EMPTY)
     return {a.name: odd.get(a.name, camel(a.name)) for a in attrs.fields(cls) if a.name != "extra"}
+
+
+def nullable_fields(cls: type) -> frozenset[str]:
+    """The attributes of a model the schema allows to be JSON null."""
+    found: frozenset[str] = NULLABLE.get(cls) or cls.__dict__.get("_NULLABLE", frozenset())
+    return found
+
+
+def array_limit(cls: type) -> int | None:
+    """``maxItems`` of an array body schema whose items are ``cls`` (None: no limit)."""
+    limit: int | None = ARRAY_LIMITS.get(cls, cls.__dict__.get("_MAX_ITEMS"))
+    return limit
 
 
 def _overrides(names: Mapping[str, str]) -> dict[str, Any]:

@@ -18,9 +18,9 @@ import attrs
 from cattrs.v import transform_error
 
 from .._convert import converter, decoding, unstructure, wire_names
+from .._convert._hooks import array_limit, nullable_fields
 from .._models import ApplicationImportOptions, ImportIntoApplicationOptions
 from .._models._base import SAFE_INTEGER
-from .._models._wire import ARRAY_LIMITS, NULLABLE
 
 __all__ = ["build_body", "build_list_body", "check_json"]
 
@@ -96,7 +96,7 @@ def build_list_body(
     """
     if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
         raise TypeError(f"expected a sequence of {cls.__name__}, not {type(items).__name__}")
-    limit = ARRAY_LIMITS.get(cls)
+    limit = array_limit(cls)
     if limit is not None and len(items) > limit:
         raise ValueError(f"at most {limit} {cls.__name__} items, got {len(items)}")
     return [build_body(cls, item, {}) for item in items]
@@ -239,7 +239,7 @@ def _explicit_nulls(cls: type, given: Mapping[str, object], wire: dict[str, obje
     """
     names = wire_names(cls)
     by_wire = {w: a for a, w in names.items()}
-    nullable = NULLABLE.get(cls, frozenset())
+    nullable = nullable_fields(cls)
     for key, value in given.items():
         attr = by_wire.get(key, key if key in names else "")
         if not attr:

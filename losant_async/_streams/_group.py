@@ -1,10 +1,13 @@
-"""``MqttStreamGroup``: several ``MqttStream``s read as one iterator.
+"""``StreamGroup``: several SSE streams read as one iterator (``MqttStreamGroup``, device groups).
 
 The only part of the stream layer that runs tasks: one reader per member
 stream, in a task group the group owns from ``__aenter__`` to ``__aexit__``,
-handing messages to the consumer through a bounded memory stream. Each member
-keeps its own connection, watchdog and reconnection (``_stream.MqttStream``,
-needed here for types only).
+handing values to the consumer through a bounded memory stream. Each member
+keeps its own connection, watchdog and reconnection (``_sse.SSEStream``,
+needed here for types only). ``MqttStreamGroup`` yields the members'
+messages as they are; ``KeyedStreamGroup`` yields ``(key, value)`` pairs,
+for streams whose values do not say where they come from (a device state
+names no device).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import anyio
 import anyio.abc
@@ -21,16 +24,20 @@ from .._constants import STREAM_GROUP_BUFFER
 from .._exceptions import LosantError
 from .._lifecycle import Lifecycle, State
 from .._models import MqttMessage
+from ._sse import SSEStream
+from ._stream import MqttStream
 
 if TYPE_CHECKING:
-    from ._stream import MqttStream
     from ._values import StreamGap, StreamState
 
-__all__ = ["MqttStreamGroup"]
+__all__ = ["KeyedStreamGroup", "MqttStreamGroup", "StreamGroup"]
+
+T = TypeVar("T")
+S = TypeVar("S", bound=SSEStream[Any])
 
 
-class MqttStreamGroup:
-    """Several ``MqttStream``s read as one iterator, messages interleaved as they arrive.
+class StreamGroup(Generic[S, T]):
+    """Several SSE streams (``S``) read as one iterator of ``T``, values interleaved as they arrive.
 
     Each stream keeps its own connection and reconnection. The first stream
     that fails for good ends the iteration with its error; a stream that ends
@@ -45,59 +52,59 @@ class MqttStreamGroup:
     without limit: at most ``max_buffer_size`` messages are read ahead.
     """
 
-    def __init__(
-        self, streams: Iterable[MqttStream], *, max_buffer_size: int = STREAM_GROUP_BUFFER
-    ) -> None:
+    def __init__(self, streams: Iterable[S], *, max_buffer_size: int = STREAM_GROUP_BUFFER) -> None:
         self._streams = list(streams)
         if not self._streams:
-            raise ValueError("an MqttStreamGroup needs at least one stream")
+            raise ValueError(f"an {type(self).__name__} needs at least one stream")
         if max_buffer_size < 0:
             raise ValueError("max_buffer_size must be >= 0")
         self._max_buffer_size = max_buffer_size
         self._exit_stack: AsyncExitStack | None = None
         self._task_group: anyio.abc.TaskGroup | None = None
-        self._receive: anyio.abc.ObjectReceiveStream[MqttMessage | LosantError] | None = None
-        self._state = Lifecycle("MqttStreamGroup")
+        self._receive: anyio.abc.ObjectReceiveStream[T | LosantError] | None = None
+        self._state = Lifecycle(type(self).__name__)
         self._finished = False
 
     @property
-    def streams(self) -> list[MqttStream]:
+    def streams(self) -> list[S]:
         """The member streams (read their ``state``, ``reconnects`` and ``last_event_id``)."""
         return list(self._streams)
 
     @property
     def gaps(self) -> tuple[tuple[str, StreamGap], ...]:
-        """Every member's outages as ``(topic, gap)`` pairs, by ``started_at``.
+        """Every member's outages as ``(key, gap)`` pairs, by ``started_at``.
 
         Each stream reconnects on its own, so each has its own outages; the
-        topic says which subscription missed what (see ``MqttStream.gaps``).
+        key (the topic, the device id) says which stream missed what (see
+        ``MqttStream.gaps``).
         """
-        pairs = [(stream.topic, gap) for stream in self._streams for gap in stream.gaps]
+        pairs = [(stream.key, gap) for stream in self._streams for gap in stream.gaps]
         pairs.sort(key=lambda pair: pair[1].started_at)
         return tuple(pairs)
 
     @property
     def states(self) -> tuple[tuple[str, StreamState], ...]:
-        """Every member's ``state`` as ``(topic, state)`` pairs, in the order given.
+        """Every member's ``state`` as ``(key, state)`` pairs, in the order given.
 
-        ``dict(group.states)`` maps topic to state (for a health endpoint);
-        each member reports its changes to ``on_state_change`` on its own.
+        ``dict(group.states)`` maps topic (or device id) to state (for a
+        health endpoint); each member reports its changes to
+        ``on_state_change`` on its own.
         """
-        return tuple((stream.topic, stream.state) for stream in self._streams)
+        return tuple((stream.key, stream.state) for stream in self._streams)
 
     @property
     def is_closed(self) -> bool:
         """Whether the group has been closed."""
         return self._state.is_closed
 
-    async def __aenter__(self) -> MqttStreamGroup:
+    async def __aenter__(self) -> Self:
         """Open every stream (errors as ``MqttStream.__aenter__``), then start reading."""
         self._state.enter()
         stack = AsyncExitStack()
         try:
             for stream in self._streams:
                 await stack.enter_async_context(stream)
-            send, receive = anyio.create_memory_object_stream[MqttMessage | LosantError](
+            send, receive = anyio.create_memory_object_stream[T | LosantError](
                 self._max_buffer_size
             )
             stack.push_async_callback(receive.aclose)
@@ -114,13 +121,16 @@ class MqttStreamGroup:
                 task_group.start_soon(self._pump, stream, send.clone())
         return self
 
-    async def _pump(
-        self, stream: MqttStream, send: anyio.abc.ObjectSendStream[MqttMessage | LosantError]
-    ) -> None:
+    def _wrap(self, stream: S, value: Any) -> T:
+        """What the group yields for ``value`` from ``stream``: the value itself."""
+        return value  # type: ignore[no-any-return]
+
+    async def _pump(self, stream: S, send: anyio.abc.ObjectSendStream[T | LosantError]) -> None:
+        wrap = self._wrap
         async with send:
             try:
-                async for message in stream:
-                    await send.send(message)
+                async for value in stream:
+                    await send.send(wrap(stream, value))
             except LosantError as exc:
                 # Handed to the consumer rather than raised here, where the task
                 # group would wrap it in an ExceptionGroup and cancel the host.
@@ -164,11 +174,11 @@ class MqttStreamGroup:
                 with anyio.CancelScope(shield=True):
                     await stack.aclose()
 
-    def __aiter__(self) -> MqttStreamGroup:
+    def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> MqttMessage:
-        """The next message from any stream."""
+    async def __anext__(self) -> T:
+        """The next value from any stream."""
         self._state.check_open()
         if self._state.state is State.UNOPENED or self._receive is None:
             raise RuntimeError("Open the group first: 'async with group: ...'")
@@ -183,3 +193,25 @@ class MqttStreamGroup:
             self._finished = True
             raise item
         return item
+
+
+class MqttStreamGroup(StreamGroup[MqttStream, MqttMessage]):
+    """Several ``MqttStream``s read as one iterator, messages interleaved as they arrive.
+
+    See ``StreamGroup``: each stream keeps its own connection and
+    reconnection, at most ``max_buffer_size`` messages are read ahead, and
+    the first stream that fails for good ends the iteration with its error.
+    ``states`` and ``gaps`` are keyed by topic.
+    """
+
+
+class KeyedStreamGroup(StreamGroup[SSEStream[Any], tuple[str, T]]):
+    """Several streams read as one iterator of ``(key, value)`` pairs.
+
+    For streams whose values do not name their source: a ``DeviceState``
+    names no device, so following many devices yields ``(device_id,
+    state)``. Otherwise as ``StreamGroup``.
+    """
+
+    def _wrap(self, stream: SSEStream[Any], value: Any) -> tuple[str, T]:
+        return (stream.key, value)

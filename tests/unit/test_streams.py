@@ -693,7 +693,7 @@ async def test_server_retry_field_floors_the_delay(
         slept.append(seconds)
         await real_sleep(0)
 
-    monkeypatch.setattr("losant_async._streams._stream.anyio.sleep", record)
+    monkeypatch.setattr("losant_async._streams._sse.anyio.sleep", record)
     route([sse(b"retry: 1234\n" + mqtt_event("a", "1")), sse(mqtt_event("a", "2"), stall=True)])
     async with make_stream(transport) as stream:
         assert (await collect(stream, 2)) == ["1", "2"]
@@ -1146,7 +1146,7 @@ async def test_flapping_server_meets_a_growing_delay(
         slept.append(seconds)
         await real_sleep(0)
 
-    monkeypatch.setattr("losant_async._streams._stream.anyio.sleep", record)
+    monkeypatch.setattr("losant_async._streams._sse.anyio.sleep", record)
     calls: list[float] = []
     respx_mock.get(PATH).mock(side_effect=flapping(mqtt_event("a", "m"), calls))
     stream = make_stream(transport, max_reconnects=6, backoff_initial=1.0, backoff_max=8.0)
@@ -1165,7 +1165,7 @@ async def test_connection_alive_past_the_silence_window_resets_the_count(
 ) -> None:
     """A connection still receiving one silence timeout after it opened counts as healthy."""
     clock = [1000.0]
-    monkeypatch.setattr("losant_async._streams._stream.monotonic", lambda: clock[0])
+    monkeypatch.setattr("losant_async._streams._sse.monotonic", lambda: clock[0])
 
     class Ticking(Body):
         async def __anext__(self) -> bytes:
@@ -1256,7 +1256,7 @@ async def test_state_is_reconnecting_while_the_backoff_runs(
         seen.append(stream.state)
         await real_sleep(0)
 
-    monkeypatch.setattr("losant_async._streams._stream.anyio.sleep", look)
+    monkeypatch.setattr("losant_async._streams._sse.anyio.sleep", look)
     route([sse(mqtt_event("a", "1")), sse(mqtt_event("a", "2"), stall=True)])
     stream = make_stream(transport)
     async with stream:

@@ -41,6 +41,7 @@ from .._retry import JobPollBackoff, RetryPolicy
 from ._matching import (
     IMPORT_LOG_ACTIONS,
     JOB_LOG_ACTIONS,
+    WHOLE_JOB_ACTIONS,
     Entry,
     import_log_entry,
     job_log_entry,
@@ -81,9 +82,15 @@ def _progress(entry: Entry) -> JobProgress:
     return JobProgress(entry.status, entry.completed, entry.total)
 
 
-def _outcome(entry: Entry) -> JobOutcome:
+def _outcome(entry: Entry, timeout: Mapping[str, float | None] | None = None) -> JobOutcome:
     return JobOutcome(
-        entry.status, entry.started_at, entry.completed_at, entry.output, entry.error, entry.log_id
+        entry.status,
+        entry.started_at,
+        entry.completed_at,
+        entry.output,
+        entry.error,
+        entry.log_id,
+        timeout=timeout,
     )
 
 
@@ -102,7 +109,12 @@ class JobHandle:
         application_id: The application's id.
         action: The API action name (``"export"``, ``"applyTemplate"``,
             ``"import"``, ``"archiveData"``, ``"backfillArchiveData"``,
-            ``"fullDataTablesArchive"``, ``"fullEventsArchive"``, ``"clone"``).
+            ``"fullDataTablesArchive"``, ``"fullEventsArchive"``, ``"clone"``),
+            or for the rest of the API ``"<resource>.<action>"``
+            (``"devices.export"``; ``_matching.WHOLE_JOB_ACTIONS``).
+        resource: For a job that runs on one resource, its
+            ``(resourceType, resourceId)`` as the job logs name it (e.g.
+            ``("device", device_id)``): entries naming another are no match.
         job_id: The ``jobId`` of the 202 answer.
         enqueued_at: The client's time taken *before* the enqueue request was
             sent (a naive value is taken as UTC).
@@ -130,6 +142,8 @@ class JobHandle:
     enqueued_at: datetime
     accepted_at: datetime
     server_time: datetime | None
+    followable: bool = True
+    """Whether the job can be followed (see ``UnfollowableJobHandle``)."""
 
     def __init__(
         self,
@@ -144,10 +158,18 @@ class JobHandle:
         clock: Callable[[], float] | None = None,
         accepted_at: datetime | None = None,
         server_time: datetime | None = None,
+        resource: tuple[str, str] | None = None,
     ) -> None:
-        if action not in JOB_LOG_ACTIONS and action not in IMPORT_LOG_ACTIONS:
+        if (
+            action not in JOB_LOG_ACTIONS
+            and action not in IMPORT_LOG_ACTIONS
+            and action not in WHOLE_JOB_ACTIONS
+        ):
             known = ", ".join(sorted(JOB_LOG_ACTIONS | IMPORT_LOG_ACTIONS))
-            raise ValueError(f"action must be one of {known}; got {action!r}")
+            raise ValueError(
+                f"action must be one of {known} or a whole-API job action; got {action!r}"
+            )
+        self._resource = resource
         self._transport = transport
         self.application_id = application_id
         self.action = action
@@ -260,10 +282,15 @@ class JobHandle:
             async for entry in polls:
                 progress = self._observe(entry)
                 if entry is not None and progress.is_terminal:
-                    return _outcome(entry)
+                    return _outcome(entry, self._transport_timeout())
                 if deadline is not None and self._clock() >= deadline:
                     raise self._timeout_error(seconds)
         raise AssertionError("unreachable: _watch never ends")  # pragma: no cover
+
+    def _transport_timeout(self) -> Mapping[str, float | None] | None:
+        # The transport's timeouts, for JobOutcome.download.
+        timeout: Mapping[str, float | None] | None = getattr(self._transport, "_timeout", None)
+        return timeout
 
     def _timeout_error(self, timeout: float | None) -> TimeoutError:
         within = f" within {timeout:g} s" if timeout is not None else ""
@@ -333,6 +360,7 @@ class JobHandle:
             action=self.action,
             since=since,
             until=until,
+            resource=self._resource,
         )
         if pinned is not None:
             # A window match, re-checked while a rival could still appear.

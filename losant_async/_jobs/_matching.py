@@ -49,6 +49,33 @@ _KNOWN_NAMES: Final = MappingProxyType(
 )
 # Actions whose jobs land in the import logs (spec: importLogs).
 IMPORT_LOG_ACTIONS: Final = frozenset({"import", "applyTemplate"})
+# The whole API's job actions ("<resource>.<action>", issue 16) beyond the
+# Application resource's: their jobs land in the job logs under names Losant
+# does not publish, each entry naming the resource it ran on
+# (resourceType/resourceId, schemas/applicationJobLog.json).
+WHOLE_JOB_ACTIONS: Final = frozenset(
+    {
+        "applicationDashboard.sendReport",
+        "data.export",
+        "dataTableRows.export",
+        "device.export",
+        "device.removeData",
+        "deviceRecipe.bulkCreate",
+        "devices.delete",
+        "devices.export",
+        "devices.patch",
+        "devices.payloadCounts",
+        "devices.removeData",
+        "devices.restore",
+        "devices.sendCommand",
+        "embeddedDeployments.export",
+        "events.delete",
+        "events.export",
+        "events.patch",
+        "flowVersions.delete",
+        "notebook.requestInputDataExport",
+    }
+)
 # `requestedByType` of jobs Losant starts itself (e.g. nightly archiving,
 # schemas/applicationJobLog.json enum): never the job of an API request.
 _SYSTEM: Final = "system"
@@ -91,6 +118,9 @@ class Entry:
     total: float | None
     output: Mapping[str, object]
     error: JobError | None
+    # The resource the job ran on (job logs only): e.g. ("device", "<id>").
+    resource_type: str | None = None
+    resource_id: str | None = None
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -130,6 +160,8 @@ def job_log_entry(log: ApplicationJobLog) -> Entry | None:
         total=progress.total if progress is not None else None,
         output=frozen_mapping(log.output),
         error=error,
+        resource_type=log.resource_type,
+        resource_id=log.resource_id,
     )
 
 
@@ -163,7 +195,7 @@ def _is_kind(entry: Entry, action: str) -> bool:
         return entry.source == "import"
     if entry.source != "job" or entry.requested_by_type == _SYSTEM:
         return False
-    known = JOB_NAMES[action]
+    known = JOB_NAMES.get(action)
     if known is not None:
         return entry.name == known
     # Name unpublished: anything but another action's known name.
@@ -200,13 +232,16 @@ def match_entries(
     action: str,
     since: datetime,
     until: datetime,
+    resource: tuple[str, str] | None = None,
 ) -> tuple[list[Entry], bool]:
     """The entries that could be the job, and whether they matched by id.
 
     An entry carrying the enqueued id is certain and wins. Otherwise every
     entry of the same application and kind (``_is_kind``) queued inside
     ``[since, until]`` is a candidate; the caller raises on more than one,
-    never guesses.
+    never guesses. With ``resource`` (the ``(resourceType, resourceId)`` the
+    job runs on, e.g. a device's export), an entry naming another resource
+    is no candidate.
     """
     exact = [e for e in entries if job_id in e.ids]
     if exact:
@@ -218,5 +253,16 @@ def match_entries(
         and (not e.application_ids or application_id in e.application_ids)
         and e.queued_at is not None
         and since <= e.queued_at <= until
+        and _on_resource(e, resource)
     ]
     return candidates, False
+
+
+def _on_resource(entry: Entry, resource: tuple[str, str] | None) -> bool:
+    """Whether ``entry`` may have run on ``resource`` (an entry that names none may)."""
+    if resource is None or entry.resource_type is None:
+        return True
+    kind, resource_id = resource
+    if entry.resource_type.lower() != kind.lower():
+        return False
+    return entry.resource_id is None or entry.resource_id == resource_id

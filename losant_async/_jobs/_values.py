@@ -7,12 +7,18 @@ follows, and ``JobFailedError`` (``_exceptions``) carries a ``JobOutcome``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from pathlib import Path
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 __all__ = ["JobError", "JobOutcome", "JobProgress"]
 
@@ -85,6 +91,10 @@ class JobOutcome:
         error: The log entry's ``error`` object (``name``, ``message``), or
             ``None``.
         log_id: The id of the log entry that was followed.
+
+    An outcome whose ``output`` has ``downloadUrls`` (exports) offers
+    ``await outcome.download(path)`` and ``outcome.open_download()``: see
+    ``download_urls``.
     """
 
     status: str
@@ -95,3 +105,56 @@ class JobOutcome:
     )
     error: JobError | None = None
     log_id: str | None = None
+    # The transport's timeouts (httpx's dict form), for downloads.
+    timeout: Mapping[str, float | None] | None = attrs.field(
+        default=None, kw_only=True, eq=False, repr=False
+    )
+
+    @property
+    def download_urls(self) -> tuple[str, ...]:
+        """The ``downloadUrls`` of the output (exports), or ``()``."""
+        urls = self.output.get("downloadUrls")
+        if isinstance(urls, str):
+            return (urls,)
+        if isinstance(urls, list | tuple):
+            return tuple(u for u in urls if isinstance(u, str) and u)
+        return ()
+
+    async def download(self, path: str | os.PathLike[str], *, index: int = 0) -> Path:
+        """Stream ``download_urls[index]`` to the file ``path``; return its path.
+
+        The body goes to disk block by block (never whole in memory), to
+        ``path`` + ``.part`` first, renamed over ``path`` once complete (a
+        failed download leaves no file). The URL is often another host (a
+        signed storage URL): the request carries no ``Authorization`` header
+        and none of the client's headers, so the API token never goes there.
+        The client's timeouts apply to each phase; redirects are followed.
+
+        Raises:
+            LookupError: The outcome has no such download URL.
+            APIStatusError: The download host answered an error status.
+            APIConnectionError: The connection failed (``APITimeoutError``
+                for a timeout).
+        """
+        from ._download import download_to
+
+        return await download_to(self._url(index), Path(path), self.timeout)
+
+    def open_download(self, *, index: int = 0) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """The download's body as an async iterator of blocks, inside ``async with``::
+
+            async with outcome.open_download() as blocks:
+                async for block in blocks:
+                    ...
+
+        Leaving the block closes the connection. Otherwise as ``download``.
+        """
+        from ._download import open_download
+
+        return open_download(self._url(index), self.timeout)
+
+    def _url(self, index: int) -> str:
+        urls = self.download_urls
+        if not -len(urls) <= index < len(urls):
+            raise LookupError(f"this job outcome has {len(urls)} download URL(s), no [{index}]")
+        return urls[index]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from starlette.responses import Response
 
 from losant_async.testing import _schemas
+from losant_async.testing._store import Store
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -60,6 +61,7 @@ class Context:
         "keep_alive",
         "replay",
         "state",
+        "store",
     )
 
     def __init__(
@@ -85,12 +87,33 @@ class Context:
         self.check_responses = check_responses
         # LocalLosant.replay: event ids and Last-Event-ID replay, off as on Losant.
         self.replay = False
+        # What the schema-driven actions stored (`_generic`).
+        self.store = Store()
 
 
 class Call:
-    """One request to one action, past the route pipeline's checks."""
+    """One request to one action, past the route pipeline's checks.
 
-    __slots__ = ("action", "application_id", "links", "queued_at", "request", "token_id")
+    For the whole API's actions (`action` is `<resource>.<action>`),
+    `path_params` holds the path's parameters (`{"applicationId": ...,
+    "deviceId": ...}`), `query` the query values the definition names, as
+    sent (strings; validated), and `body` the JSON body, validated against its
+    schema (None when the action takes none or none was sent; a dict of the
+    text fields for a multipart upload). `application_id` is "" for actions
+    outside an application, `token_id` "" for those that need no token.
+    """
+
+    __slots__ = (
+        "action",
+        "application_id",
+        "body",
+        "links",
+        "path_params",
+        "query",
+        "queued_at",
+        "request",
+        "token_id",
+    )
 
     def __init__(
         self,
@@ -100,6 +123,10 @@ class Call:
         token_id: str,
         links: bool,
         queued_at: datetime,
+        *,
+        path_params: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        body: Any = None,
     ) -> None:
         self.request = request
         self.action = action
@@ -109,6 +136,9 @@ class Call:
         # The moment the request arrived, on the server's clock: what a job's
         # runQueuedAt reports.
         self.queued_at = queued_at
+        self.path_params = path_params if path_params is not None else {}
+        self.query = query if query is not None else {}
+        self.body = body
 
 
 Handler: TypeAlias = Callable[[Context, Call], Awaitable[Response]]

@@ -32,6 +32,16 @@ def _check_action(action: str) -> None:
         raise ValueError(f"unknown action {action!r}; expected one of {sorted(_schemas.ACTIONS)}")
 
 
+STREAMS = ("mqttSubscriptionStream", "device.stateStream", "device.commandStream")
+"""The actions that answer with a stream of Server-Sent Events."""
+
+
+def _stream(action: str) -> str:
+    if action not in STREAMS:
+        raise ValueError(f"{action!r} is not a stream; expected one of {STREAMS}")
+    return action
+
+
 def _check_times(times: int | None) -> None:
     if times is not None and times < 1:
         raise ValueError("times must be at least 1 (or None for every request)")
@@ -40,9 +50,11 @@ def _check_times(times: int | None) -> None:
 class Faults:
     """Arm faults on the local Losant; every method is thread-safe.
 
-    Each fault applies to one action name (as in the spec: `"get"`,
-    `"export"`, `"mqttSubscriptionStream"`, plus `"jobLogs"` / `"jobLog"`), or
-    to `"*"` for every action, optionally only for one `application_id`.
+    Each fault applies to one action name, or to `"*"` for every action,
+    optionally only for one `application_id`. The 22 Application actions keep
+    their short names (`"get"`, `"export"`, `"mqttSubscriptionStream"`, plus
+    `"jobLogs"` / `"jobLog"`); every other action of the API is named
+    `"<resource>.<action>"` (`"devices.get"`, `"device.stateStream"`).
     A fault with `times=N` fires for the next N matching requests; with
     `times=None` until `clear()`.
     """
@@ -120,16 +132,31 @@ class Faults:
         self._arm("bad_body", action, application_id, times, kind)
 
     def drop_stream(
-        self, *, after_events: int, times: int | None = 1, application_id: str | None = None
+        self,
+        *,
+        after_events: int,
+        times: int | None = 1,
+        application_id: str | None = None,
+        action: str = "mqttSubscriptionStream",
     ) -> None:
-        """End the next `times` MQTT streams after `after_events` messages (0: at once)."""
+        """End the next `times` streams of `action` after `after_events` events (0: at once).
+
+        `action` is a stream: `"mqttSubscriptionStream"` (the default),
+        `"device.stateStream"` or `"device.commandStream"`.
+        """
         if after_events < 0:
             raise ValueError("after_events must not be negative")
-        self._arm("drop_stream", "mqttSubscriptionStream", application_id, times, after_events)
+        self._arm("drop_stream", _stream(action), application_id, times, after_events)
 
-    def stall_stream(self, *, times: int | None = 1, application_id: str | None = None) -> None:
-        """Open the next `times` MQTT streams but send nothing: no messages, no keep-alives."""
-        self._arm("stall_stream", "mqttSubscriptionStream", application_id, times, True)
+    def stall_stream(
+        self,
+        *,
+        times: int | None = 1,
+        application_id: str | None = None,
+        action: str = "mqttSubscriptionStream",
+    ) -> None:
+        """Open the next `times` streams of `action` but send nothing: no events, no keep-alives."""
+        self._arm("stall_stream", _stream(action), application_id, times, True)
 
     def fail_job(
         self,
@@ -163,12 +190,12 @@ class Faults:
         value = self._take("bad_body", action, application_id)
         return value if isinstance(value, str) else None
 
-    def take_drop(self, application_id: str) -> int | None:
-        value = self._take("drop_stream", "mqttSubscriptionStream", application_id)
+    def take_drop(self, application_id: str, action: str = "mqttSubscriptionStream") -> int | None:
+        value = self._take("drop_stream", action, application_id)
         return value if isinstance(value, int) else None
 
-    def take_stall(self, application_id: str) -> bool:
-        return self._take("stall_stream", "mqttSubscriptionStream", application_id) is True
+    def take_stall(self, application_id: str, action: str = "mqttSubscriptionStream") -> bool:
+        return self._take("stall_stream", action, application_id) is True
 
     def take_job_failure(self, action: str, application_id: str) -> str | None:
         value = self._take("fail_job", action, application_id)

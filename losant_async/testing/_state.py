@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from losant_async.testing._iot_store import IotStore
+
 Json = dict[str, Any]
 
 _SUMMARY_COUNTS = (
@@ -127,6 +129,8 @@ class State:
         # Seconds added to the machine's clock for every time the server tells
         # (`Date` header, log timestamps): `LocalLosant.clock_offset`.
         self.clock_offset = 0.0
+        # Devices, state, commands, tables, events and API tokens (`_iot_store`).
+        self.iot = IotStore(lambda: ms(self.now()))
 
     def now(self) -> datetime:
         """The server's clock: the machine's, shifted by `clock_offset` seconds."""
@@ -139,6 +143,15 @@ class State:
         with self._lock:
             self._tokens[token] = _Token(frozenset(scopes), application_id)
         return token
+
+    def put_token(
+        self, token: str, scopes: Iterable[str], application_id: str | None, token_id: str
+    ) -> None:
+        """Accept `token` (made by `applicationApiTokens.post`) with `scopes`, as `token_id`."""
+        record = _Token(frozenset(scopes), application_id)
+        record.id = token_id
+        with self._lock:
+            self._tokens[token] = record
 
     def token(self, token: str) -> _Token | None:
         with self._lock:

@@ -29,6 +29,27 @@ JOB_NAMES = {
     "backfillArchiveData": "BackfillArchiveData",
     "fullDataTablesArchive": "FullDataTablesArchive",
     "fullEventsArchive": "FullEventsArchive",
+    # The IoT jobs (`_handlers/iot_*`), by `<resource>.<action>`: not published
+    # either, named on the same pattern.
+    "data.export": "DataExport",
+    "device.export": "DeviceDataExport",
+    "device.removeData": "DeviceDataRemoval",
+    "devices.export": "DevicesExport",
+    "devices.payloadCounts": "DevicesPayloadCounts",
+    "devices.removeData": "DevicesDataRemoval",
+    "devices.delete": "DevicesDelete",
+    "devices.restore": "DevicesRestore",
+    "devices.patch": "DevicesUpdate",
+    "devices.sendCommand": "DevicesCommand",
+    "dataTableRows.export": "DataTableExport",
+    "events.export": "EventsExport",
+    "events.patch": "EventsUpdate",
+    "events.delete": "EventsDelete",
+    "embeddedDeployments.export": "EmbeddedDeploymentsExport",
+    "notebook.requestInputDataExport": "NotebookInputDataExport",
+    "applicationDashboard.sendReport": "DashboardReport",
+    "deviceRecipe.bulkCreate": "DeviceRecipeBulkCreate",
+    "flowVersions.delete": "FlowVersionsDelete",
 }
 """The job log `name` of each job-log action's job."""
 JOB_STATUSES = ("queued", "inProgress", "completed", "errored", "failed")

@@ -19,6 +19,7 @@ import anyio
 import httpx
 
 from . import _params
+from ._api._roots import ApplicationResources
 from ._auth import TokenSource
 from ._constants import (
     ACCEPT_VERSION,
@@ -102,7 +103,7 @@ _SAFE: Final = RetryPolicy.SAFE
 _ENQUEUE: Final = RetryPolicy.ENQUEUE
 
 
-class AsyncApplication:
+class AsyncApplication(ApplicationResources):
     """One Losant application: a method per action of the Application resource.
 
     Standalone (``AsyncApplication(id, token=...)``) it owns its transport and
@@ -220,6 +221,10 @@ class AsyncApplication:
     def _check_open(self) -> None:
         self._sync_with_transport()
         self._lifecycle.check_open()
+
+    def _path_ids(self) -> tuple[str, ...]:
+        # The ids of resources under /applications/{applicationId} (_api._roots).
+        return (self._id,)
 
     async def _request(
         self,

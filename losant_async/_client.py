@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import anyio
 import httpx
 
+from ._api._roots import ClientResources
 from ._application import AsyncApplication
 from ._auth import TokenSource
 from ._constants import (
@@ -23,7 +24,7 @@ from ._options import make_transport, resolve_settings
 __all__ = ["AsyncLosant"]
 
 
-class AsyncLosant:
+class AsyncLosant(ClientResources):
     """The Losant API client: hands out ``AsyncApplication`` façades.
 
     Args:
@@ -117,10 +118,16 @@ class AsyncLosant:
             ValueError: it is not 24 hex characters.
             ClientClosedError: the client is closed.
         """
+        self._check_open()
+        return AsyncApplication._borrowing(self._transport, application_id)
+
+    def _check_open(self) -> None:
         if self._transport.is_closed:  # a with_options copy whose original is closed
             self._lifecycle.close()
         self._lifecycle.check_open()
-        return AsyncApplication._borrowing(self._transport, application_id)
+
+    def _path_ids(self) -> tuple[str, ...]:
+        return ()
 
     # -- per-request options (_derive.py) ------------------------------------------
 

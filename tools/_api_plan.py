@@ -62,8 +62,25 @@ READ_POSTS = frozenset(
 # Query parameters whose values are times: a datetime or ms since the epoch
 # (negative: relative to now), as for the 22 Application actions.
 TIME_PARAMS = frozenset({"start", "end", "since", "date"})
-# Query parameters Losant reads as comma-separated lists.
-CSV_PARAMS = frozenset({"summaryInclude", "summaryExclude", "includeFields"})
+# Query parameters Losant reads as comma-separated lists (their descriptions say so).
+CSV_PARAMS = frozenset(
+    {"summaryInclude", "summaryExclude", "includeFields", "include", "attributes"}
+)
+# Query parameters without a default that are switches ("If set, ...", "Return
+# tags as an object map ..."): typed bool, sent "true"/"false".
+FLAG_PARAMS = frozenset(
+    {
+        "includeBlobData",
+        "excludeConnectionInfo",
+        "tagsAsObject",
+        "attributesAsObject",
+        "queryDeleted",
+        "includeAncestorGroups",
+        "includeDeleted",
+        "includeRecent",
+        "includeWorkflows",
+    }
+)
 
 
 def snake(name: str) -> str:
@@ -218,7 +235,7 @@ def _param_kind(p: dict[str, object]) -> str:
     default = p.get("default")
     if wire in TIME_PARAMS:
         return "time"
-    if isinstance(default, bool):
+    if isinstance(default, bool) or wire in FLAG_PARAMS:
         return "flag"
     if isinstance(default, int | float):
         return "integer"
@@ -252,9 +269,7 @@ def plan() -> dict[str, Resource]:
     """Every resource, by Losant's name, in the definition's order."""
     api = json.loads(API_FILE.read_text())
     items = {
-        name: _path_params(res["path"])
-        for name, res in api.items()
-        if res["path"].endswith("}")
+        name: _path_params(res["path"]) for name, res in api.items() if res["path"].endswith("}")
     }
     resources: dict[str, Resource] = {}
     for name, res in api.items():
@@ -267,9 +282,9 @@ def plan() -> dict[str, Resource]:
         for other, other_params in items.items():
             if other == name:
                 continue
-            if own[: len(other_params)] == other_params and len(other_params) > best:
-                if len(other_params) > 0:
-                    parent, best = other, len(other_params)
+            fits = own[: len(other_params)] == other_params
+            if fits and len(other_params) > max(best, 0):
+                parent, best = other, len(other_params)
         accessor = _accessor(name, parent, item)
         resources[name] = Resource(
             name=name,
@@ -336,13 +351,20 @@ def _action(res: Resource, name: str, a: dict[str, object]) -> Action:
         retry=_retry(res.name, name, http, answers),
         sse=bool(a.get("sseStream")),
         sse_events=tuple(a.get("sseEvents", ()) or ()),  # type: ignore[arg-type]
-        paged={"page", "perPage"} <= wires and http == "GET",
+        paged={"page", "perPage"} <= wires and http == "GET" and _has_items(answers),
     )
+
+
+def _has_items(answers: list[Answer]) -> bool:
+    """Whether the success answer is a page (``items``; userApiTokens.get documents one token)."""
+    ok = [a for a in answers if a.status == 200 and a.schema]
+    props = schema(ok[0].schema).get("properties", {}) if ok else {}  # type: ignore[arg-type]
+    return isinstance(props, dict) and "items" in props
 
 
 # The 26 schemas of the Application resource keep the classes the contract
 # fixes (API.md "Models"; tools/gen_models.py), in losant_async._models.
-OLD_SCHEMAS = frozenset(p.stem for p in (ROOT.parent / "shared" / "spec" / "schemas").glob("*.json"))
+OLD_SCHEMAS = frozenset(p.stem for p in (SPEC.parent / "schemas").glob("*.json"))
 OLD_NAMES = {
     "mqttPublishBody": "MqttMessage",
     "applicationSearchResult": "ApplicationSearchResultItem",

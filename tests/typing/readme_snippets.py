@@ -97,6 +97,109 @@ async def tour_the_22_actions_2(app: AsyncApplication) -> None:
         print(applied.name)
 
 
+async def the_whole_api(app: AsyncApplication) -> None:
+    """README.md, section "The whole API"."""
+    created = await app.devices.post(
+        name="thermostat",
+        device_class="standalone",
+        attributes=[{"name": "temp", "dataType": "number"}],
+        tags=[{"key": "floor", "value": "2"}],
+    )
+    page = await app.devices.get(per_page=100)  # one page: Devices
+    async for device in app.devices.get(per_page=100, tag_filter=[{"key": "floor", "value": "2"}]):
+        print(device.name)  # every device, fetched a page at a time
+    await app.device("575ecf887ae143cd83dc4aa2").patch(description="Second floor")
+
+
+async def the_whole_api_2(app: AsyncApplication) -> None:
+    """README.md, section "The whole API"."""
+    device = app.device("575ecf887ae143cd83dc4aa2")
+    await device.send_state({"data": {"temp": 21.5}})
+    await device.send_command(name="setpoint", payload={"temp": 20})
+    recent = await device.get_state(limit=10, sort_direction="desc")
+    async with device.state_stream() as stream:
+        async for state in stream:
+            print(state)
+            break
+
+
+async def the_whole_api_3(app: AsyncApplication) -> None:
+    """README.md, section "The whole API"."""
+    from losant_async.models import TimeSeriesQuery
+
+    series = await app.data.time_series_query(
+        TimeSeriesQuery(duration=86_400_000, resolution=3_600_000, attributes=["temp"])
+    )
+    latest = await app.data.last_value_query(
+        attribute="temp", device_ids=["575ecf887ae143cd83dc4aa2"]
+    )
+
+
+async def the_whole_api_4(app: AsyncApplication) -> None:
+    """README.md, section "The whole API"."""
+    table = await app.data_tables.post(
+        name="readings",
+        columns=[{"name": "room", "dataType": "string", "constraint": "required"}],
+    )
+    rows = app.data_table("5f0e1d7c8b9a6f5e4d3c2b1a").rows
+    await rows.post({"room": "kitchen"})
+    kitchen = await rows.query({"room": {"$eq": "kitchen"}}, limit=10)
+
+
+async def the_whole_api_5(app: AsyncApplication) -> None:
+    """README.md, section "The whole API"."""
+    await app.events.post(level="warning", subject="Freezer door open")
+    async for event in app.events.get(state="new", sort_direction="desc"):
+        print(event.subject)
+    await app.event("5f0e1d7c8b9a6f5e4d3c2b1b").patch(state="resolved", comment="Door closed")
+
+
+async def the_whole_api_6(app: AsyncApplication) -> None:
+    """README.md, section "The whole API"."""
+    async for flow in app.flows.get(flow_class="cloud"):
+        print(flow.name)
+    pump = app.flow("5f0e1d7c8b9a6f5e4d3c2b1c")
+    await pump.press_virtual_button(key="5f0e1d7c8b9a6f5e4d3c2b1d", payload={"reason": "test"})
+    errors = await pump.errors(duration=86_400_000, limit=25)
+
+
+async def the_whole_api_7(app: AsyncApplication) -> None:
+    """README.md, section "The whole API"."""
+    board = await app.dashboards.post(name="Greenhouse", refresh_rate=60)
+    report = await app.dashboard("5f0e1d7c8b9a6f5e4d3c2b1e").send_report(
+        to_email=["ops@example.com"], subject="Greenhouse, last 24 hours"
+    )
+
+
+async def the_whole_api_8(app: AsyncApplication) -> None:
+    """README.md, section "The whole API"."""
+    user = await app.experience_users.post(
+        email="ana@example.com", password="a long passphrase", first_name="Ana"
+    )
+    await app.experience_user("5f0e1d7c8b9a6f5e4d3c2b1f").patch(user_tags={"plan": "pro"})
+    async for found in app.experience_users.get(filter_field="email", filter="*@example.com"):
+        print(found.email)
+
+
+async def the_whole_api_9(app: AsyncApplication) -> None:
+    """README.md, section "The whole API"."""
+    entry = await app.files.post(name="logo.png", type="file", content_type="image/png")
+    await app.file("5f0e1d7c8b9a6f5e4d3c2b20").upload(file="logo.png")
+    async for file in app.files.get(directory="/"):
+        print(file.name)
+
+
+async def the_whole_api_10(app: AsyncApplication, client: AsyncLosant) -> None:
+    """README.md, section "The whole API"."""
+    minted = await app.api_tokens.post(name="ci", scope=["all.Application.read"])
+    print(minted.token)
+    async for token in app.api_tokens.get(filter_field="status", filter="active"):
+        print(token.name)
+    authed = await client.auth.authenticate_device(
+        device_id="575ecf887ae143cd83dc4aa2", key="device-key", secret="device-secret"
+    )
+
+
 async def fastapi_and_other_frameworks(APP_ID: str, client: AsyncLosant) -> None:
     """README.md, section "FastAPI and other frameworks"."""
     application = await client.application(APP_ID).get()

@@ -44,6 +44,7 @@ if _typing.TYPE_CHECKING:
         UnprocessableEntityError,
     )
     from ._jobs import JobError, JobHandle, JobOutcome, JobProgress
+    from ._jobs._whole import JobNotFollowableError, UnfollowableJobHandle
     from ._models import (
         Application,
         ApplicationApplyTemplatePatch,
@@ -95,8 +96,10 @@ if _typing.TYPE_CHECKING:
         ValidationErrorItem,
         ValidationErrors,
     )
+    from ._pages import AsyncPager
     from ._raw import RawResponse
     from ._streams import MqttStream, MqttStreamGroup, StreamGap, StreamState
+    from ._streams._device import DeviceStream, mqtt_json
 
 __all__ = [
     "APIConnectionError",
@@ -140,12 +143,14 @@ __all__ = [
     "ApplicationSummaryStorageStats",
     "AsyncApplication",
     "AsyncLosant",
+    "AsyncPager",
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
     "ConflictError",
     "DeviceCounts",
     "DeviceCountsCount",
+    "DeviceStream",
     "Error",
     "ImportIntoApplicationOptions",
     "ImportIntoApplicationOptionsRepo",
@@ -155,9 +160,11 @@ __all__ = [
     "JobError",
     "JobFailedError",
     "JobHandle",
+    "JobNotFollowableError",
     "JobOutcome",
     "JobProgress",
     "LosantError",
+    "mqtt_json",
     "MqttMessage",
     "MqttStream",
     "MqttStreamGroup",
@@ -176,6 +183,7 @@ __all__ = [
     "StreamState",
     "Success",
     "TooLargeError",
+    "UnfollowableJobHandle",
     "UnprocessableEntityError",
     "ValidationErrorItem",
     "ValidationErrors",

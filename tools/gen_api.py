@@ -500,7 +500,8 @@ def render_resource(res: Resource, resources: dict[str, Resource]) -> str:
     body_text = "\n".join(consts) + "\n".join(line for m in methods for line in m)
     body_text += "\n".join(accessors)
     typing_names = [n for n in ("Any", "Literal") if re.search(rf"\b{n}\b", body_text)]
-    src += [f"from typing import {', '.join(['TYPE_CHECKING', 'Final', *typing_names])}", ""]
+    typing_list = ["TYPE_CHECKING", "ClassVar", "Final", *typing_names]
+    src += [f"from typing import {', '.join(typing_list)}", ""]
     src += ["from .._retry import RetryPolicy"]
     if "_e." in body_text:
         src += ["from . import _encode as _e"]
@@ -521,7 +522,7 @@ def render_resource(res: Resource, resources: dict[str, Resource]) -> str:
         f'    """{describe(res)}"""',
         "",
         "    __slots__ = ()",
-        f"    TEMPLATE = {template!r}",
+        f"    TEMPLATE: ClassVar[str] = {template!r}",
         "",
     ]
     for m in methods:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.api_token import ApiToken
@@ -39,7 +39,7 @@ class AsyncApplicationApiToken(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/tokens/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/tokens/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.api_token import ApiToken
 from .._models._api.api_token_post import ApiTokenPost
@@ -55,7 +55,7 @@ class AsyncApplicationApiTokens(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/tokens"
+    TEMPLATE: ClassVar[str] = "/applications/{}/tokens"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.application_certificate import ApplicationCertificate
@@ -49,7 +49,7 @@ class AsyncApplicationCertificate(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/certificates/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/certificates/{}"
 
     async def delete(
         self,

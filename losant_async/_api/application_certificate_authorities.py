@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.application_certificate_authorities import ApplicationCertificateAuthorities
 from .._models._api.application_certificate_authority import ApplicationCertificateAuthority
@@ -64,7 +64,7 @@ class AsyncApplicationCertificateAuthorities(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/certificate-authorities"
+    TEMPLATE: ClassVar[str] = "/applications/{}/certificate-authorities"
 
     def get(
         self,

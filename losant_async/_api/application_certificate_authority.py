@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.application_certificate_authority import ApplicationCertificateAuthority
@@ -55,7 +55,7 @@ class AsyncApplicationCertificateAuthority(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/certificate-authorities/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/certificate-authorities/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.application_certificate import ApplicationCertificate
 from .._models._api.application_certificate_post import ApplicationCertificatePost
@@ -62,7 +62,7 @@ class AsyncApplicationCertificates(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/certificates"
+    TEMPLATE: ClassVar[str] = "/applications/{}/certificates"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.dashboard import Dashboard
@@ -46,7 +46,7 @@ class AsyncApplicationDashboard(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/dashboards/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/dashboards/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.application_dashboard_post import ApplicationDashboardPost
 from .._models._api.dashboard import Dashboard
@@ -50,7 +50,7 @@ class AsyncApplicationDashboards(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/dashboards"
+    TEMPLATE: ClassVar[str] = "/applications/{}/dashboards"
 
     def get(
         self,

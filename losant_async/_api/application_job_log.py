@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import ClassVar, Final
 
 from .._models import ApplicationJobLog
 from .._retry import RetryPolicy
@@ -26,7 +26,7 @@ class AsyncApplicationJobLog(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/jobLogs/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/jobLogs/{}"
 
     async def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
 from .._models import ApplicationJobLogs
 from .._pages import AsyncPager
@@ -46,7 +46,7 @@ class AsyncApplicationJobLogs(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/jobLogs"
+    TEMPLATE: ClassVar[str] = "/applications/{}/jobLogs"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.application_key import ApplicationKey
@@ -41,7 +41,7 @@ class AsyncApplicationKey(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/keys/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/keys/{}"
 
     async def delete(
         self,

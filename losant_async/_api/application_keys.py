@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.application_key_post import ApplicationKeyPost
 from .._models._api.application_key_post_response import ApplicationKeyPostResponse
@@ -62,7 +62,7 @@ class AsyncApplicationKeys(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/keys"
+    TEMPLATE: ClassVar[str] = "/applications/{}/keys"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import ClassVar, Final
 
 from .._models._api.application_template import ApplicationTemplate
 from .._retry import RetryPolicy
@@ -26,7 +26,7 @@ class AsyncApplicationTemplate(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applicationTemplates/{}"
+    TEMPLATE: ClassVar[str] = "/applicationTemplates/{}"
 
     async def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 from .._models._api.application_template_categories import ApplicationTemplateCategories
 from .._models._api.application_templates import ApplicationTemplates
@@ -62,7 +62,7 @@ class AsyncApplicationTemplates(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applicationTemplates"
+    TEMPLATE: ClassVar[str] = "/applicationTemplates"
 
     def get(
         self,

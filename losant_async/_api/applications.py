@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import Application, ApplicationCreationByTemplateResult
 from .._models._api.application_post import ApplicationPost
@@ -85,7 +85,7 @@ class AsyncApplications(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications"
+    TEMPLATE: ClassVar[str] = "/applications"
 
     def get(
         self,

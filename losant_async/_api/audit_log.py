@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import ClassVar, Final
 
 from .._models._api.audit_log import AuditLog
 from .._retry import RetryPolicy
@@ -24,7 +24,7 @@ class AsyncAuditLog(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/orgs/{}/audit-logs/{}"
+    TEMPLATE: ClassVar[str] = "/orgs/{}/audit-logs/{}"
 
     async def get(
         self,

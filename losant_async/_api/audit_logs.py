@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
 from .._models._api.audit_logs import AuditLogs
 from .._pages import AsyncPager
@@ -42,7 +42,7 @@ class AsyncAuditLogs(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/orgs/{}/audit-logs"
+    TEMPLATE: ClassVar[str] = "/orgs/{}/audit-logs"
 
     def get(
         self,

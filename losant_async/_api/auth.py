@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models._api.authed_device import AuthedDevice
 from .._models._api.authed_user import AuthedUser
@@ -64,7 +64,7 @@ class AsyncAuth(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/auth"
+    TEMPLATE: ClassVar[str] = "/auth"
 
     @overload
     async def authenticate_device(

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.credential import Credential
@@ -43,7 +43,7 @@ class AsyncCredential(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/credentials/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/credentials/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.credential import Credential
 from .._models._api.credential_post import CredentialPost
@@ -49,7 +49,7 @@ class AsyncCredentials(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/credentials"
+    TEMPLATE: ClassVar[str] = "/applications/{}/credentials"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.dashboard import Dashboard
@@ -54,7 +54,7 @@ class AsyncDashboard(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/dashboards/{}"
+    TEMPLATE: ClassVar[str] = "/dashboards/{}"
 
     async def delete(
         self,

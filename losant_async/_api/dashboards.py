@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.dashboard import Dashboard
 from .._models._api.dashboard_post import DashboardPost
@@ -48,7 +48,7 @@ class AsyncDashboards(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/dashboards"
+    TEMPLATE: ClassVar[str] = "/dashboards"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models._api.devices_data_export import DevicesDataExport
 from .._models._api.last_value_data import LastValueData
@@ -54,7 +54,7 @@ class AsyncData(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/data"
+    TEMPLATE: ClassVar[str] = "/applications/{}/data"
 
     @overload
     async def export(self, body: DevicesDataExport | Mapping[str, object]) -> JobHandle: ...

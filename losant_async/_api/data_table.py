@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.data_table import DataTable
@@ -44,7 +44,7 @@ class AsyncDataTable(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/data-tables/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/data-tables/{}"
 
     @overload
     async def add_column(self, body: DataTableColumn | Mapping[str, object]) -> DataTable: ...

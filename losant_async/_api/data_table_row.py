@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.data_table_row import DataTableRow
@@ -39,7 +39,7 @@ class AsyncDataTableRow(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/data-tables/{}/rows/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/data-tables/{}/rows/{}"
 
     async def delete(
         self,

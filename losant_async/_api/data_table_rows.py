@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import Success
 from .._models._api.advanced_query import AdvancedQuery
@@ -65,7 +65,7 @@ class AsyncDataTableRows(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/data-tables/{}/rows"
+    TEMPLATE: ClassVar[str] = "/applications/{}/data-tables/{}/rows"
 
     @overload
     async def delete(

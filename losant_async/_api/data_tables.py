@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.data_table import DataTable
 from .._models._api.data_table_post import DataTablePost
@@ -46,7 +46,7 @@ class AsyncDataTables(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/data-tables"
+    TEMPLATE: ClassVar[str] = "/applications/{}/data-tables"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import PayloadCountsBreakdown, Success
 from .._models._api.composite_device_state import CompositeDeviceState
@@ -114,7 +114,7 @@ class AsyncDevice(DeviceStreams, Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/devices/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/devices/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.device_attribute import DeviceAttribute
@@ -41,7 +41,7 @@ class AsyncDeviceAttribute(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/devices/{}/attributes/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/devices/{}/attributes/{}"
 
     async def delete(
         self,

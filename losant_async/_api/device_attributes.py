@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.device_attribute import DeviceAttribute
 from .._models._api.device_attribute_post import DeviceAttributePost
@@ -50,7 +50,7 @@ class AsyncDeviceAttributes(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/devices/{}/attributes"
+    TEMPLATE: ClassVar[str] = "/applications/{}/devices/{}/attributes"
 
     async def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.device_recipe import DeviceRecipe
@@ -49,7 +49,7 @@ class AsyncDeviceRecipe(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/device-recipes/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/device-recipes/{}"
 
     @overload
     async def bulk_create(

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.device_recipe import DeviceRecipe
 from .._models._api.device_recipe_post import DeviceRecipePost
@@ -48,7 +48,7 @@ class AsyncDeviceRecipes(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/device-recipes"
+    TEMPLATE: ClassVar[str] = "/applications/{}/device-recipes"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import Success
 from .._models._api.attribute_names_response import AttributeNamesResponse
@@ -148,7 +148,7 @@ class AsyncDevices(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/devices"
+    TEMPLATE: ClassVar[str] = "/applications/{}/devices"
 
     async def attribute_names(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import ClassVar, Final
 
 from .._models._api.edge_deployment import EdgeDeployment
 from .._retry import RetryPolicy
@@ -26,7 +26,7 @@ class AsyncEdgeDeployment(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/edge/deployments/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/edge/deployments/{}"
 
     async def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import Success
 from .._models._api.edge_deployment_release import EdgeDeploymentRelease
@@ -65,7 +65,7 @@ class AsyncEdgeDeployments(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/edge/deployments"
+    TEMPLATE: ClassVar[str] = "/applications/{}/edge/deployments"
 
     def get(
         self,

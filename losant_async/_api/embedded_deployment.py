@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import ClassVar, Final
 
 from .._models._api.embedded_deployment import EmbeddedDeployment
 from .._retry import RetryPolicy
@@ -26,7 +26,7 @@ class AsyncEmbeddedDeployment(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/embedded/deployments/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/embedded/deployments/{}"
 
     async def get(
         self,

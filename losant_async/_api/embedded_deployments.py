@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import Success
 from .._models._api.embedded_deployment_export import EmbeddedDeploymentExport
@@ -67,7 +67,7 @@ class AsyncEmbeddedDeployments(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/embedded/deployments"
+    TEMPLATE: ClassVar[str] = "/applications/{}/embedded/deployments"
 
     @overload
     async def export(self, body: EmbeddedDeploymentExport | Mapping[str, object]) -> JobHandle: ...

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.event import Event
@@ -35,7 +35,7 @@ class AsyncEvent(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/events/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/events/{}"
 
     async def delete(
         self,

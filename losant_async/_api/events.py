@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import Success
 from .._models._api.advanced_event_query import AdvancedEventQuery
@@ -85,7 +85,7 @@ class AsyncEvents(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/events"
+    TEMPLATE: ClassVar[str] = "/applications/{}/events"
 
     @overload
     async def delete(

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.experience_bootstrap_options import ExperienceBootstrapOptions
@@ -40,7 +40,7 @@ class AsyncExperience(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience"
 
     @overload
     async def bootstrap(

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.experience_domain import ExperienceDomain
@@ -41,7 +41,7 @@ class AsyncExperienceDomain(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience/domains/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience/domains/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models._api.experience_domain import ExperienceDomain
 from .._models._api.experience_domain_post import ExperienceDomainPost
@@ -38,7 +38,7 @@ class AsyncExperienceDomains(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience/domains"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience/domains"
 
     async def get(
         self,

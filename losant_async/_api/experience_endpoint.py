@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.experience_endpoint import ExperienceEndpoint
@@ -49,7 +49,7 @@ class AsyncExperienceEndpoint(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience/endpoints/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience/endpoints/{}"
 
     async def delete(self, *, include_workflows: bool | None = None) -> Success:
         """Deletes an experience endpoint.

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.experience_endpoint import ExperienceEndpoint
 from .._models._api.experience_endpoint_post import ExperienceEndpointPost
@@ -70,7 +70,7 @@ class AsyncExperienceEndpoints(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience/endpoints"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience/endpoints"
 
     async def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.experience_group import ExperienceGroup
@@ -41,7 +41,7 @@ class AsyncExperienceGroup(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience/groups/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience/groups/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.experience_group import ExperienceGroup
 from .._models._api.experience_group_post import ExperienceGroupPost
@@ -51,7 +51,7 @@ class AsyncExperienceGroups(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience/groups"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience/groups"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models._api.experience_slug import ExperienceSlug
 from .._models._api.experience_slug_post import ExperienceSlugPost
@@ -38,7 +38,7 @@ class AsyncExperienceSlugs(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience/slugs"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience/slugs"
 
     async def get(
         self,

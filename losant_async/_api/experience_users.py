@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.experience_user import ExperienceUser
 from .._models._api.experience_user_post import ExperienceUserPost
@@ -58,7 +58,7 @@ class AsyncExperienceUsers(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience/users"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience/users"
 
     def get(
         self,

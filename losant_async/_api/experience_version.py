@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.experience_version import ExperienceVersion
@@ -41,7 +41,7 @@ class AsyncExperienceVersion(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience/versions/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience/versions/{}"
 
     async def delete(
         self,

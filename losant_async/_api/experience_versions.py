@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.experience_version import ExperienceVersion
 from .._models._api.experience_version_post import ExperienceVersionPost
@@ -50,7 +50,7 @@ class AsyncExperienceVersions(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience/versions"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience/versions"
 
     def get(
         self,

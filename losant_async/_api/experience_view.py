@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from .._models import Success
 from .._models._api.experience_linked_resources import ExperienceLinkedResources
@@ -46,7 +46,7 @@ class AsyncExperienceView(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience/views/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience/views/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
 from .._models._api.experience_view import ExperienceView
 from .._models._api.experience_view_post import ExperienceViewPost
@@ -52,7 +52,7 @@ class AsyncExperienceViews(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/experience/views"
+    TEMPLATE: ClassVar[str] = "/applications/{}/experience/views"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.file import File
@@ -41,7 +41,7 @@ class AsyncFile(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/file/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/file/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import Success
 from .._models._api.flow import Flow
@@ -89,7 +89,7 @@ class AsyncFlow(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/flows/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/flows/{}"
 
     async def clear_storage_entries(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import Success
 from .._models._api.flow_errors import FlowErrors
@@ -54,7 +54,7 @@ class AsyncFlowVersion(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/flows/{}/versions/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/flows/{}/versions/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.bulk_delete_response import BulkDeleteResponse
 from .._models._api.flow_version import FlowVersion
@@ -59,7 +59,7 @@ class AsyncFlowVersions(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/flows/{}/versions"
+    TEMPLATE: ClassVar[str] = "/applications/{}/flows/{}/versions"
 
     @overload
     async def delete(

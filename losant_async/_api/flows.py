@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.flow import Flow
 from .._models._api.flow_post import FlowPost
@@ -88,7 +88,7 @@ class AsyncFlows(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/flows"
+    TEMPLATE: ClassVar[str] = "/applications/{}/flows"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import DeviceCounts, NotebookMinuteCounts, PayloadCountsBreakdown, PayloadStats
 from .._models._api.historical_summaries import HistoricalSummaries
@@ -106,7 +106,7 @@ class AsyncInstance(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}"
+    TEMPLATE: ClassVar[str] = "/instances/{}"
 
     async def device_counts(
         self, *, start: datetime | int | None = None, end: datetime | int | None = None

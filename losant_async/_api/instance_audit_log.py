@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import ClassVar, Final
 
 from .._models._api.instance_audit_log import InstanceAuditLog
 from .._retry import RetryPolicy
@@ -26,7 +26,7 @@ class AsyncInstanceAuditLog(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instance/{}/audit-logs/{}"
+    TEMPLATE: ClassVar[str] = "/instance/{}/audit-logs/{}"
 
     async def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
 from .._models._api.instance_audit_logs import InstanceAuditLogs
 from .._pages import AsyncPager
@@ -43,7 +43,7 @@ class AsyncInstanceAuditLogs(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instance/{}/audit-logs"
+    TEMPLATE: ClassVar[str] = "/instance/{}/audit-logs"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import Success
 from .._models._api.flow_errors import FlowErrors
@@ -54,7 +54,7 @@ class AsyncInstanceCustomNode(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/nodes/{}"
+    TEMPLATE: ClassVar[str] = "/instances/{}/nodes/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.instance_custom_node import InstanceCustomNode
 from .._models._api.instance_custom_node_post import InstanceCustomNodePost
@@ -50,7 +50,7 @@ class AsyncInstanceCustomNodes(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/nodes"
+    TEMPLATE: ClassVar[str] = "/instances/{}/nodes"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.instance_member import InstanceMember
@@ -41,7 +41,7 @@ class AsyncInstanceMember(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/members/{}"
+    TEMPLATE: ClassVar[str] = "/instances/{}/members/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.instance_member import InstanceMember
 from .._models._api.instance_member_post import InstanceMemberPost
@@ -50,7 +50,7 @@ class AsyncInstanceMembers(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/members"
+    TEMPLATE: ClassVar[str] = "/instances/{}/members"
 
     async def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.notification_rule import NotificationRule
@@ -66,7 +66,7 @@ class AsyncInstanceNotificationRule(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/notification-rules/{}"
+    TEMPLATE: ClassVar[str] = "/instances/{}/notification-rules/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.notification_rule import NotificationRule
 from .._models._api.notification_rule_post import NotificationRulePost
@@ -54,7 +54,7 @@ class AsyncInstanceNotificationRules(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/notification-rules"
+    TEMPLATE: ClassVar[str] = "/instances/{}/notification-rules"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import (
     DeviceCounts,
@@ -80,7 +80,7 @@ class AsyncInstanceOrg(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/orgs/{}"
+    TEMPLATE: ClassVar[str] = "/instances/{}/orgs/{}"
 
     async def delete(
         self,

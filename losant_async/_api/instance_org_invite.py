@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.org_invite import OrgInvite
@@ -39,7 +39,7 @@ class AsyncInstanceOrgInvite(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/orgs/{}/invites/{}"
+    TEMPLATE: ClassVar[str] = "/instances/{}/orgs/{}/invites/{}"
 
     async def delete(
         self,

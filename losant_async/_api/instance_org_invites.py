@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.org_invite_collection import OrgInviteCollection
 from .._models._api.org_invite_post import OrgInvitePost
@@ -50,7 +50,7 @@ class AsyncInstanceOrgInvites(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/orgs/{}/invites"
+    TEMPLATE: ClassVar[str] = "/instances/{}/orgs/{}/invites"
 
     async def get(
         self,

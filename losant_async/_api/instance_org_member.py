@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.instance_org_member import InstanceOrgMember
@@ -41,7 +41,7 @@ class AsyncInstanceOrgMember(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/orgs/{}/members/{}"
+    TEMPLATE: ClassVar[str] = "/instances/{}/orgs/{}/members/{}"
 
     async def delete(
         self,

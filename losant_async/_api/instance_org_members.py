@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.instance_org_member import InstanceOrgMember
 from .._models._api.instance_org_member_post import InstanceOrgMemberPost
@@ -50,7 +50,7 @@ class AsyncInstanceOrgMembers(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/orgs/{}/members"
+    TEMPLATE: ClassVar[str] = "/instances/{}/orgs/{}/members"
 
     async def get(
         self,

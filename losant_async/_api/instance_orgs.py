@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.instance_org_post import InstanceOrgPost
 from .._models._api.instance_orgs import InstanceOrgs
@@ -48,7 +48,7 @@ class AsyncInstanceOrgs(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/orgs"
+    TEMPLATE: ClassVar[str] = "/instances/{}/orgs"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
 from .._models import (
     DeviceCounts,
@@ -80,7 +80,7 @@ class AsyncInstanceSandbox(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/sandboxes/{}"
+    TEMPLATE: ClassVar[str] = "/instances/{}/sandboxes/{}"
 
     async def delete(
         self,

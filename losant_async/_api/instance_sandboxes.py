@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
 from .._models._api.instance_sandboxes import InstanceSandboxes
 from .._retry import RetryPolicy
@@ -50,7 +50,7 @@ class AsyncInstanceSandboxes(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances/{}/sandboxes"
+    TEMPLATE: ClassVar[str] = "/instances/{}/sandboxes"
 
     async def get(
         self,

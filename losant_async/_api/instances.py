@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
 from .._models._api.instances import Instances
 from .._pages import AsyncPager
@@ -42,7 +42,7 @@ class AsyncInstances(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/instances"
+    TEMPLATE: ClassVar[str] = "/instances"
 
     def get(
         self,

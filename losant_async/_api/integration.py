@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.integration import Integration
@@ -37,7 +37,7 @@ class AsyncIntegration(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/integrations/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/integrations/{}"
 
     async def delete(self, *, include_workflows: bool | None = None) -> Success:
         """Deletes an integration.

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.integration import Integration
 from .._models._api.integration_post import IntegrationPost
@@ -52,7 +52,7 @@ class AsyncIntegrations(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/integrations"
+    TEMPLATE: ClassVar[str] = "/applications/{}/integrations"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import (
     DeviceCounts,
@@ -146,7 +146,7 @@ class AsyncMe(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/me"
+    TEMPLATE: ClassVar[str] = "/me"
 
     @overload
     async def add_recent_item(self, body: RecentItem | Mapping[str, object]) -> RecentItemList: ...

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import NotebookMinuteCounts, Success
 from .._models._api.notebook import Notebook
@@ -80,7 +80,7 @@ class AsyncNotebook(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/notebooks/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/notebooks/{}"
 
     async def cancel_execution(self, *, execution_id: str) -> Success:
         """Marks a specific notebook execution for cancellation.

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.notebook import Notebook
 from .._models._api.notebook_post import NotebookPost
@@ -47,7 +47,7 @@ class AsyncNotebooks(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/notebooks"
+    TEMPLATE: ClassVar[str] = "/applications/{}/notebooks"
 
     def get(
         self,

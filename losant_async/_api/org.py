@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models import (
     DeviceCounts,
@@ -99,7 +99,7 @@ class AsyncOrg(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/orgs/{}"
+    TEMPLATE: ClassVar[str] = "/orgs/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models._api.org_invite_action import OrgInviteAction
 from .._models._api.org_invite_info import OrgInviteInfo
@@ -36,7 +36,7 @@ class AsyncOrgInvites(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/invites"
+    TEMPLATE: ClassVar[str] = "/invites"
 
     async def get(self, *, token: str, email: str) -> OrgInviteInfo:
         """Losant action orgInvites.get.

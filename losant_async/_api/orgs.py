@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.org import Org
 from .._models._api.org_post import OrgPost
@@ -46,7 +46,7 @@ class AsyncOrgs(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/orgs"
+    TEMPLATE: ClassVar[str] = "/orgs"
 
     def get(
         self,

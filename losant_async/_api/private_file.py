@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.file import File
@@ -43,7 +43,7 @@ class AsyncPrivateFile(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/privateFiles/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/privateFiles/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.file_post import FilePost
 from .._models._api.file_upload_post_response import FileUploadPostResponse
@@ -53,7 +53,7 @@ class AsyncPrivateFiles(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/privateFiles"
+    TEMPLATE: ClassVar[str] = "/applications/{}/privateFiles"
 
     def get(
         self,

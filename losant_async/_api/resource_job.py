@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.resource_job import ResourceJob
@@ -58,7 +58,7 @@ class AsyncResourceJob(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/resource-jobs/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/resource-jobs/{}"
 
     async def cancel_execution(self, *, execution_id: str) -> Success:
         """Marks a specific resource job execution for cancellation.

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.resource_job import ResourceJob
 from .._models._api.resource_job_post import ResourceJobPost
@@ -53,7 +53,7 @@ class AsyncResourceJobs(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/resource-jobs"
+    TEMPLATE: ClassVar[str] = "/applications/{}/resource-jobs"
 
     def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.api_token import ApiToken
@@ -37,7 +37,7 @@ class AsyncUserApiToken(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/me/tokens/{}"
+    TEMPLATE: ClassVar[str] = "/me/tokens/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.api_token import ApiToken
 from .._models._api.api_token_post import ApiTokenPost
@@ -49,7 +49,7 @@ class AsyncUserApiTokens(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/me/tokens"
+    TEMPLATE: ClassVar[str] = "/me/tokens"
 
     async def get(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.user_oauth_token import UserOauthToken
@@ -41,7 +41,7 @@ class AsyncUserOauthToken(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/me/oauth-tokens/{}"
+    TEMPLATE: ClassVar[str] = "/me/oauth-tokens/{}"
 
     async def delete(
         self,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.user_oauth_token import UserOauthToken
 from .._models._api.user_oauth_token_post import UserOauthTokenPost
@@ -51,7 +51,7 @@ class AsyncUserOauthTokens(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/me/oauth-tokens"
+    TEMPLATE: ClassVar[str] = "/me/oauth-tokens"
 
     def get(
         self,

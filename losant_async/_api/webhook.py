@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from .._models import Success
 from .._models._api.webhook import Webhook
@@ -35,7 +35,7 @@ class AsyncWebhook(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/webhooks/{}"
+    TEMPLATE: ClassVar[str] = "/applications/{}/webhooks/{}"
 
     async def delete(self, *, include_workflows: bool | None = None) -> Success:
         """Deletes a webhook.

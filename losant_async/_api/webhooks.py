@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, overload
 
 from .._models._api.webhook import Webhook
 from .._models._api.webhook_post import WebhookPost
@@ -46,7 +46,7 @@ class AsyncWebhooks(Resource):
     """
 
     __slots__ = ()
-    TEMPLATE = "/applications/{}/webhooks"
+    TEMPLATE: ClassVar[str] = "/applications/{}/webhooks"
 
     def get(
         self,

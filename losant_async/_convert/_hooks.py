@@ -300,6 +300,8 @@ def checked_model_hook(cls: type) -> _Hook:
 # Classes whose hooks are being generated: a model that contains itself gets a
 # hook that looks its own up at call time.
 _BUILDING: set[type] = set()
+# The finished hook of each recursive model, for the stand-ins made while building it.
+_BUILT: dict[type, list[_Hook]] = {}
 _PRIMITIVES: Final = (str, bool, int, float)
 
 
@@ -386,7 +388,11 @@ def _model_structure_hook(cls: type) -> _Hook:
     required key) re-runs the checked decoder, which raises with every path.
     """
     if cls in _BUILDING:
-        return lambda data, tp: converter.get_structure_hook(cls)(data, tp)
+        # A recursive model (AdvancedDeviceQuery.and_: list[AdvancedDeviceQuery]).
+        # cattrs may cache this stand-in as cls's own hook, so it must call the
+        # hook built below, never look cls up again (that would find itself).
+        built = _BUILT.setdefault(cls, [])
+        return lambda data, tp: built[0](data, tp)
     _BUILDING.add(cls)
     try:
         attrs.resolve_types(cls)
@@ -404,9 +410,11 @@ def _model_structure_hook(cls: type) -> _Hook:
     finally:
         _BUILDING.discard(cls)
     if source is None:
+        _BUILT.setdefault(cls, []).insert(0, checked)
         return checked
     exec(compile(source, _cached_source(cls, source), "exec"), env)
     generated: _Hook = env["decode"]
+    _BUILT.setdefault(cls, []).insert(0, generated)
     return generated
 
 

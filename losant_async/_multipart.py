@@ -15,7 +15,7 @@ import io
 import os
 import stat
 from collections.abc import Mapping
-from typing import IO, Any, Final, TypeAlias
+from typing import IO, Any, Final, TypeAlias, cast
 
 import httpx
 
@@ -91,6 +91,42 @@ def build_request(
     headers = headers.copy()
     headers["Content-Type"] = content_type
     return httpx.Request(method, url, headers=headers, content=content, extensions=extensions)
+
+
+def file_field(
+    value: object, argument: str, *, default_name: str, content_type: str | None = None
+) -> tuple[str, IO[bytes] | bytes, str]:
+    """A file part of an upload form, in httpx's ``files=`` shape.
+
+    A path is streamed (``LazyFile``: opened at the first read), bytes are sent
+    under ``default_name``, a binary file object under the base name of its
+    ``name`` (else ``default_name``). ``content_type`` ``None``: guessed from
+    the file name.
+
+    Raises:
+        TypeError: anything else, or a file opened in text mode.
+    """
+    if isinstance(value, str | os.PathLike):
+        lazy = LazyFile(cast("str | os.PathLike[str]", value))
+        name: str = lazy.name
+        part: IO[bytes] | bytes = cast(IO[bytes], lazy)
+    elif isinstance(value, bytes | bytearray | memoryview):
+        name, part = default_name, bytes(value)
+    elif isinstance(value, io.TextIOBase):
+        raise TypeError(f"{argument} must be opened in binary mode ('rb')")
+    elif callable(getattr(value, "read", None)):
+        given = getattr(value, "name", None)
+        name = (os.path.basename(given) if isinstance(given, str) and given else "") or default_name
+        part = cast(IO[bytes], value)
+    else:
+        raise TypeError(
+            f"{argument} must be bytes, a path or a binary file object, not {type(value).__name__}"
+        )
+    if content_type is None:
+        import mimetypes  # only for uploads: its table is read on first use
+
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return (name, part, content_type)
 
 
 class LazyFile(io.RawIOBase):

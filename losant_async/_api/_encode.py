@@ -10,7 +10,6 @@ is sent. Query values come back as text; the multi-pair kinds (``nested``,
 from __future__ import annotations
 
 import json
-import mimetypes
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -21,7 +20,7 @@ from urllib.parse import quote
 import attrs
 
 from .._models._base import SAFE_INTEGER
-from .._multipart import LazyFile, Multipart
+from .._multipart import Multipart, file_field
 from .._params import build_body, build_list_body, check_json, check_query_text, to_csv, to_ms
 
 __all__ = [
@@ -222,24 +221,6 @@ def form(files: Mapping[str, tuple[object, str]], fields: Mapping[str, object]) 
     parts: dict[str, tuple[str, IO[bytes] | bytes, str]] = {}
     for wire, (upload, name) in files.items():
         if upload is not None:
-            parts[wire] = _file(upload, name)
+            # Bytes go up under a neutral name; the type follows the file name.
+            parts[wire] = file_field(upload, name, default_name="upload")
     return data, parts
-
-
-def _file(upload: object, name: str) -> tuple[str, IO[bytes] | bytes, str]:
-    if isinstance(upload, str | os.PathLike):
-        lazy = LazyFile(cast("str | os.PathLike[str]", upload))
-        return (lazy.name, cast(IO[bytes], lazy), _content_type(lazy.name))
-    if isinstance(upload, bytes | bytearray | memoryview):
-        return ("upload", bytes(upload), "application/octet-stream")
-    if callable(getattr(upload, "read", None)) and not hasattr(upload, "encoding"):
-        given = getattr(upload, "name", None)
-        filename = os.path.basename(given) if isinstance(given, str) and given else "upload"
-        return (filename, cast(IO[bytes], upload), _content_type(filename))
-    raise TypeError(
-        f"{name} must be bytes, a path or a binary file object, not {type(upload).__name__}"
-    )
-
-
-def _content_type(filename: str) -> str:
-    return mimetypes.guess_type(filename)[0] or "application/octet-stream"

@@ -7,7 +7,6 @@ so nothing stays open if the request fails or is cancelled.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from collections.abc import Mapping
@@ -16,7 +15,7 @@ from typing import IO, Any, cast
 import attrs
 
 from .._models import ImportIntoApplicationOptions
-from .._multipart import LazyFile, Multipart
+from .._multipart import Multipart, file_field
 from ._bodies import build_body, check_json
 
 __all__ = ["Bundle", "Multipart", "import_multipart"]
@@ -64,17 +63,4 @@ def import_multipart(bundle: object, email: str | None, options: object) -> Mult
 
 
 def _bundle_field(bundle: object) -> tuple[str, IO[bytes] | bytes, str]:
-    if isinstance(bundle, str | os.PathLike):
-        lazy = LazyFile(cast("str | os.PathLike[str]", bundle))
-        return (lazy.name, cast(IO[bytes], lazy), _ZIP)
-    if isinstance(bundle, bytes | bytearray | memoryview):
-        return (_DEFAULT_BUNDLE_NAME, bytes(bundle), _ZIP)
-    if isinstance(bundle, io.TextIOBase):
-        raise TypeError("bundle must be opened in binary mode ('rb')")
-    if callable(getattr(bundle, "read", None)):
-        name = getattr(bundle, "name", None)
-        filename = os.path.basename(name) if isinstance(name, str) and name else ""
-        return (filename or _DEFAULT_BUNDLE_NAME, cast(IO[bytes], bundle), _ZIP)
-    raise TypeError(
-        f"bundle must be bytes, a path or a binary file object, not {type(bundle).__name__}"
-    )
+    return file_field(bundle, "bundle", default_name=_DEFAULT_BUNDLE_NAME, content_type=_ZIP)

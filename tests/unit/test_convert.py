@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -261,3 +263,21 @@ def test_decoding_an_application_is_fast() -> None:
             structure(APPLICATION, Application)
         best = min(best, (time.perf_counter() - start) / 200)
     assert best < 500e-6
+
+
+def test_a_body_holding_a_recursive_query_is_built() -> None:
+    """Regression: the decoder of a recursive model (``AdvancedFlowVersionQuery.and_``)
+    called itself for ever when a body holding it was checked first (RecursionError,
+    reported as an invalid body). Run in a fresh process: hooks are cached per process."""
+    code = (
+        "from losant_async._convert import structure\n"
+        "from losant_async._params import build_body\n"
+        "from losant_async.models import AdvancedFlowVersionQuery, FlowVersionsDeletePost\n"
+        "query = {'$and': [{'$or': [{'name': 'a'}]}]}\n"
+        "assert build_body(FlowVersionsDeletePost, {'query': query}, {}) == {'query': query}\n"
+        "q = structure(query, AdvancedFlowVersionQuery, status_code=200, body=b'')\n"
+        "assert q.and_ is not None and q.and_[0].or_ is not None\n"
+        "assert q.and_[0].or_[0].name == 'a'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -63,6 +63,11 @@ class Wire:
         self._host_headers: tuple[bytes, httpx.Headers] | None = None
         self._urls: dict[str, httpx.URL] = {}
 
+    @property
+    def timeouts(self) -> Mapping[str, float | None]:
+        """The phase timeouts every request gets (connect, read, write, pool), in seconds."""
+        return self._timeout
+
     def _authorize(self, token: str | None) -> None:
         """Send ``Authorization: Bearer <token>`` from now on (none for ``None``)."""
         if token:

@@ -287,10 +287,9 @@ class JobHandle:
                     raise self._timeout_error(seconds)
         raise AssertionError("unreachable: _watch never ends")  # pragma: no cover
 
-    def _transport_timeout(self) -> Mapping[str, float | None] | None:
-        # The transport's timeouts, for JobOutcome.download.
-        timeout: Mapping[str, float | None] | None = getattr(self._transport, "_timeout", None)
-        return timeout
+    def _transport_timeout(self) -> Mapping[str, float | None]:
+        # The client's timeouts hold for JobOutcome.download too.
+        return self._transport.timeouts
 
     def _timeout_error(self, timeout: float | None) -> TimeoutError:
         within = f" within {timeout:g} s" if timeout is not None else ""

@@ -30,6 +30,7 @@ from ._constants import (
     DEFAULT_TIMEOUT,
     STREAM_BACKOFF_INITIAL,
     STREAM_BACKOFF_MAX,
+    STREAM_GROUP_BUFFER,
 )
 from ._convert import decode, decode_list
 from ._derive import derive
@@ -83,6 +84,7 @@ from ._transport import Transport
 from ._wire import NO_BODY
 
 if TYPE_CHECKING:
+    from ._models._api.device_state import DeviceState
     from ._multipart import Multipart
     from ._params._fields import (
         ApplicationApplyTemplatePatchFields,
@@ -92,6 +94,7 @@ if TYPE_CHECKING:
     )
     from ._raw import ApplicationRawResponses
     from ._response import Response
+    from ._streams._group import KeyedStreamGroup
 
 __all__ = ["AsyncApplication"]
 
@@ -831,6 +834,51 @@ class AsyncApplication(ApplicationResources):
         path = self._path + "/mqttSubscriptionStream"
         return MqttStreamGroup(
             [MqttStream(self._transport, path, topic=topic, options=options) for topic in topics]
+        )
+
+    def device_state_streams(
+        self,
+        device_ids: Sequence[str],
+        *,
+        keep_alive_interval: float = DEFAULT_KEEP_ALIVE_INTERVAL,
+        reconnect: bool = True,
+        max_reconnects: int | None = None,
+        backoff_initial: float = STREAM_BACKOFF_INITIAL,
+        backoff_max: float = STREAM_BACKOFF_MAX,
+        on_state_change: StateCallback | None = None,
+        max_buffer_size: int = STREAM_GROUP_BUFFER,
+    ) -> KeyedStreamGroup[DeviceState]:
+        """Follow many devices' state as one async iterator of ``(device_id, DeviceState)``.
+
+        One ``device.stateStream`` connection per device, each with its own
+        watchdog and reconnection (arguments as for ``mqtt_subscription_stream``
+        and ``app.device(id).state_stream()``); states arrive interleaved, in
+        order within each device. A device id given twice is followed once.
+        Use it as ``async with app.device_state_streams(ids) as group: async
+        for device_id, state in group: ...``. At most ``max_buffer_size``
+        states are read ahead: a slow consumer makes the connections wait
+        rather than memory grow. ``group.states`` and ``group.gaps`` are keyed
+        by device id.
+
+        Raises:
+            ValueError: No device id, an empty one, or a keyword out of range.
+            ClientClosedError: The client is closed.
+        """
+        from ._streams._device import device_state_streams
+
+        if isinstance(device_ids, str):
+            raise TypeError("device_ids must be a sequence of device ids, not a str")
+        options = StreamOptions(
+            keep_alive_interval=keep_alive_interval,
+            reconnect=reconnect,
+            max_reconnects=max_reconnects,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+            on_state_change=on_state_change,
+        )
+        self._check_open()
+        return device_state_streams(
+            self._transport, self._id, device_ids, options, max_buffer_size=max_buffer_size
         )
 
 

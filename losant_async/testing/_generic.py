@@ -323,6 +323,8 @@ async def default(ctx: Context, call: Call) -> Response:
             return Response(b":\n\n", status_code=200, media_type="text/event-stream")
         return Response(status_code=status)
     seed = {"success": True, "jobQueued": True, **_seed(call, None, stamp)}
+    if status == 202:  # a job no handler runs (applications.import...) still has its id
+        seed["jobId"] = ctx.state.next_job_number()
     return reply(ctx, call, status, shape(_schemas.schema(name), seed, stamp))
 
 

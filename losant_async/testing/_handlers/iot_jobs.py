@@ -170,7 +170,8 @@ async def rows_export(ctx: Context, call: Call) -> Response:
             ]
         return {f"{table_id}.csv": _csv(names, [[row.get(n) for n in names] for row in rows])}
 
-    return _export(ctx, call, make, kind="dataTable", resource=table_id, job_input=body)
+    # `datatable`: the spelling of applicationJobLog.json's resourceType enum.
+    return _export(ctx, call, make, kind="datatable", resource=table_id, job_input=body)
 
 
 @action("events.export")
@@ -386,6 +387,7 @@ _generic(
     "deviceRecipeId",
     download=False,
 )
+# The job log's resourceType enum has no `flow`: the job is logged on the application.
 _generic(
-    "flowVersions.delete", "flowVersionsDeletePost", "options", "flow", "flowId", download=False
+    "flowVersions.delete", "flowVersionsDeletePost", "options", "application", None, download=False
 )

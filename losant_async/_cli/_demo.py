@@ -5,18 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import anyio
 
 from ._actions import yesterday
 from ._config import Config, ExitCode
+from ._demo_iot import local_story, read_only_story
+from ._demo_story import Story
 from ._output import cell, console, follow_jobs, jsonable, record_table, rows_table
 
 if TYPE_CHECKING:
-    from rich.console import Console
     from rich.table import Table
 
     from losant_async import AsyncApplication, MqttMessage
@@ -42,41 +42,6 @@ Created by `losant-async demo`.
 """
 
 
-class _Story:
-    """Numbered steps with timings, for the closing summary."""
-
-    def __init__(self, out: Console, *, read_only: bool) -> None:
-        self.out = out
-        self.read_only = read_only
-        self.rows: list[tuple[str, str, str]] = []
-        self.result = ""
-
-    @contextmanager
-    def step(self, title: str, name: str | None = None) -> Iterator[None]:
-        from losant_async import PermissionDeniedError
-
-        self.out.print()
-        self.out.rule(f"[bold]{len(self.rows) + 1}. {title}", align="left")
-        self.result = "ok"
-        started = time.monotonic()
-        try:
-            yield
-        except PermissionDeniedError as exc:
-            # A real token may lack a read scope; the rest of the story still runs.
-            if not self.read_only:
-                raise
-            self.out.print(f"[yellow]skipped: permission denied ({exc.status_code})")
-            self.result = "skipped (permission denied)"
-        self.rows.append((name or title, self.result, f"{time.monotonic() - started:.2f} s"))
-
-    def summary(self, total: float) -> Table:
-        return rows_table(
-            [{"step": s, "result": r, "time": t} for s, r, t in self.rows],
-            columns=("step", "result", "time"),
-            title=f"Summary: {len(self.rows)} steps in {total:.1f} s",
-        )
-
-
 async def run(cfg: Config, *, local: bool, messages: int) -> int:
     """Run the demo; the local story when *local*, else read-only on the real API."""
     from losant_async import AsyncLosant
@@ -90,21 +55,23 @@ async def run(cfg: Config, *, local: bool, messages: int) -> int:
         with LocalLosant(job_duration=_JOB_DURATION).run_in_thread() as server:
             app_id = server.create_application(name="Greenhouse")
             out.print(f"local Losant at {server.base_url}, application {app_id}")
-            story = _Story(out, read_only=False)
+            story = Story(out, read_only=False)
             async with AsyncLosant(token=server.token, base_url=server.base_url) as client:
                 app = client.application(app_id)
                 await _read_story(story, app, search_for="Sensor", before_search=_write_story)
                 await _stream_story(story, app, server, messages=messages)
                 await _jobs_story(story, app)
+                await local_story(story, app, server)
     else:
         assert cfg.application is not None
         out.print(f"[bold]losant-async demo[/]: read-only, application {cfg.application}")
-        story = _Story(out, read_only=True)
+        story = Story(out, read_only=True)
         async with AsyncLosant(
             token=cfg.token, base_url=cfg.base_url, **cfg.client_options()
         ) as client:
             app = client.application(cfg.application)
             await _read_story(story, app, search_for=None)
+            await read_only_story(story, app)
     out.print()
     out.print(story.summary(time.monotonic() - started))
     return ExitCode.OK
@@ -122,11 +89,11 @@ def _app_view(application: object) -> dict[str, object]:
 
 
 async def _read_story(
-    story: _Story,
+    story: Story,
     app: AsyncApplication,
     *,
     search_for: str | None,
-    before_search: Callable[[_Story, AsyncApplication], Awaitable[None]] | None = None,
+    before_search: Callable[[Story, AsyncApplication], Awaitable[None]] | None = None,
 ) -> None:
     out = story.out
     name = ""
@@ -165,7 +132,7 @@ async def _read_story(
             story.result = f"{len(rows or [])} days of device counts, {len(logs)} imports"
 
 
-async def _write_story(story: _Story, app: AsyncApplication) -> None:
+async def _write_story(story: Story, app: AsyncApplication) -> None:
     out = story.out
     with story.step("patch: rename and describe", "patch"):
         before = (await app.get()).name
@@ -194,7 +161,7 @@ async def _write_story(story: _Story, app: AsyncApplication) -> None:
 
 
 async def _stream_story(
-    story: _Story, app: AsyncApplication, server: LocalLosant, *, messages: int
+    story: Story, app: AsyncApplication, server: LocalLosant, *, messages: int
 ) -> None:
     from rich.live import Live
 
@@ -247,7 +214,7 @@ async def _stream_story(
         story.result = f"{len(received)}/{messages} messages, {stream.reconnects} reconnects"
 
 
-async def _jobs_story(story: _Story, app: AsyncApplication) -> None:
+async def _jobs_story(story: Story, app: AsyncApplication) -> None:
     from losant_async import JobHandle
 
     out = story.out

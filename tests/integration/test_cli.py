@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+import httpx
 import pytest
 
 if TYPE_CHECKING:
@@ -594,7 +596,7 @@ def test_emulator_serves_on_the_port_asked(children: list[Child]) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_demo_end_to_end(backend: str) -> None:
-    """`demo` without a token runs the local story to its summary and exits 0 within 30 s."""
+    """`demo` without a token runs the Application and the IoT story, exits 0 within 30 s."""
     started = time.monotonic()
     result = cli("--backend", backend, "demo", env=_env(), timeout=30)
     elapsed = time.monotonic() - started
@@ -605,7 +607,17 @@ def test_demo_end_to_end(backend: str) -> None:
         assert step in out
     assert "8/8 messages" in out
     assert "completed, completed" in out
+    # The IoT story: devices, live state, a drawn time series, a command, an export.
+    assert "3 devices created" in out
+    assert out.count("│ Greenhouse sensor ") >= 3 + 3 + 6  # listed, live rows, sparkline rows
+    assert "18/18 states on 3 streams" in out
+    assert re.search(r"│ Greenhouse sensor 1 │ temperature │ [▁▂▃▄▅▆▇█ ]{20,} │", out), out
+    assert "6 sparklines" in out
+    assert "received on the command stream: 'setVent'" in out
+    assert re.search(r"downloaded greenhouse-data\.zip: [\d,]+ bytes \(3 CSV files", out), out
+    assert "Summary: 13 steps" in out
     assert "\x1b[" not in out  # no terminal escapes when stdout is not a TTY
+    assert len(out.splitlines()) < 250  # the live tables print once, not once per update
 
 
 @pytest.mark.slow
@@ -616,6 +628,36 @@ def test_demo_read_only_with_token(local_server: LocalLosant, app_id: str) -> No
     assert "read-only" in result.stdout
     assert "MQTT" not in result.stdout
     assert "Test application" in result.stdout
+    assert "no devices" in result.stdout
+    assert "skipped (no device with number attributes)" in result.stdout
+    assert "setVent" not in result.stdout
+
+
+@pytest.mark.slow
+def test_demo_read_only_draws_an_existing_device(local_server: LocalLosant, app_id: str) -> None:
+    """Read-only, the demo lists the devices and draws the last day of one with number data."""
+    api = f"{local_server.base_url}/applications/{app_id}"
+    headers = {"Authorization": f"Bearer {local_server.token}"}
+    now = int(time.time() * 1000)
+    with httpx.Client(headers=headers, timeout=10) as http:
+        device = http.post(
+            f"{api}/devices",
+            json={"name": "Boiler", "attributes": [{"name": "temp", "dataType": "number"}]},
+        )
+        assert device.status_code == 201, device.text
+        states = [
+            {"time": now - hours * 3_600_000, "data": {"temp": 40 + hours}} for hours in range(12)
+        ]
+        sent = http.post(f"{api}/devices/{device.json()['id']}/state", json=states)
+        assert sent.status_code == 200, sent.text
+    result = cli("demo", env=_server_env(local_server, app_id))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "1 of 1 devices" in out
+    assert re.search(r"│ Boiler +│ temp +│ [▁▂▃▄▅▆▇█ ]{10,} +│ 40\.0 │ 51\.0 │ 40\.0 │", out), out
+    assert "1 sparkline for 'Boiler'" in out
+    # Nothing was written: still one device, and no new one.
+    assert "Greenhouse" not in out
 
 
 def test_demo_with_token_needs_application(local_server: LocalLosant) -> None:

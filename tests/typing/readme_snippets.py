@@ -237,6 +237,37 @@ async def streams(app: AsyncApplication) -> None:
             ...
 
 
+async def a_device_s_state_and_commands_and_many_devices_at_once(app: AsyncApplication) -> None:
+    """README.md, section "A device's state and commands, and many devices at once"."""
+    device = app.device("575ecf887ae143cd83dc4aa2")
+    async with device.state_stream(keep_alive_interval=2) as states:
+        async for state in states:  # DeviceState
+            print(state.time, state.data)  # time: an aware UTC datetime, or None
+
+    async with device.command_stream() as commands:
+        async for command in commands:  # DeviceCommand
+            print(command.name, command.payload)
+
+
+async def a_device_s_state_and_commands_and_many_devices_at_once_2(app: AsyncApplication) -> None:
+    """README.md, section "A device's state and commands, and many devices at once"."""
+    device_ids = ["575ecf887ae143cd83dc4aa2", "575ecf887ae143cd83dc4aa3"]
+    async with app.device_state_streams(device_ids, max_buffer_size=64) as group:
+        async for device_id, state in group:  # (str, DeviceState), interleaved
+            print(device_id, state.data)
+
+
+async def a_device_s_state_and_commands_and_many_devices_at_once_3(app: AsyncApplication) -> None:
+    """README.md, section "A device's state and commands, and many devices at once"."""
+    import losant_async
+
+    async with app.mqtt_subscription_stream("losant/+/state") as stream:
+        async for msg in stream:
+            payload = losant_async.mqtt_json(msg)
+            if payload is not None:  # None: the message was not JSON
+                print(msg.topic, payload)
+
+
 async def watching_a_stream_state_changes_log_lines() -> None:
     """README.md, section "Watching a stream: state, changes, log lines"."""
     from losant_async import AsyncApplication, MqttStream, StreamState
@@ -296,6 +327,21 @@ async def jobs(app: AsyncApplication) -> None:
     print(outcome.status, outcome.output)  # JobOutcome
 
 
+async def every_202_of_the_api_is_a_jobhandle(app: AsyncApplication) -> None:
+    """README.md, section "Every 202 of the API is a JobHandle"."""
+    import pathlib
+
+    from losant_async import JobHandle
+
+    handle = await app.devices.export()  # a device export: JobHandle
+    outcome = await handle.wait(timeout=600)
+    await outcome.download(pathlib.Path("devices.zip"))
+
+    answer = await app.devices.delete(query={"deviceClass": "standalone"})
+    if isinstance(answer, JobHandle):  # many devices: Losant runs a job
+        await answer
+
+
 async def how_jobs_are_matched(
     app: AsyncApplication, job_id: str, log_id: str, sent_at: datetime
 ) -> None:
@@ -311,6 +357,20 @@ async def how_jobs_are_matched(
 
     # or, when the log id is known up front:
     handle = app.job(job_id, "export", enqueued_at=sent_at, log_id=log_id)
+
+
+async def pagination(app: AsyncApplication) -> None:
+    """README.md, section "Pagination"."""
+    page = await app.devices.get(per_page=100)  # one page: Devices
+    print(page.total_count, len(page.items or []))
+
+    async for device in app.devices.get(per_page=500):  # every device, page after page
+        print(device.name)
+
+    first = [d async for d in app.events.get(limit=250)]  # at most 250 items
+
+    async for devices_page in app.devices.get(per_page=1000).pages():
+        print(devices_page.page, len(devices_page.items or []))  # the page models
 
 
 async def testing_your_code_against_the_local_losant() -> None:
@@ -340,6 +400,92 @@ async def testing_your_code_against_the_local_losant_2() -> None:
         set_testing(zero_delay=True)
         yield
         set_testing(zero_delay=False)
+
+
+async def devices_state_streams_and_jobs() -> None:
+    """README.md, section "Devices, state, streams and jobs"."""
+    import pytest
+    from losant_async import AsyncLosant
+    from losant_async.testing import LocalLosant
+
+    @pytest.mark.anyio
+    async def test_devices(local_losant: LocalLosant) -> None:
+        app_id = local_losant.create_application(name="Plant")
+        async with AsyncLosant(token=local_losant.token, base_url=local_losant.base_url) as client:
+            app = client.application(app_id)
+            for name in ("Pump 1", "Pump 2", "Valve"):
+                await app.devices.post(name=name, tags=[{"key": "floor", "value": "1"}])
+            pumps = app.devices.get(filter_field="name", filter="Pump*", per_page=1)
+            assert [device.name async for device in pumps] == ["Pump 1", "Pump 2"]  # two pages
+
+
+async def devices_state_streams_and_jobs_2() -> None:
+    """README.md, section "Devices, state, streams and jobs"."""
+    import pytest
+    from losant_async import AsyncLosant
+    from losant_async.testing import LocalLosant
+
+    @pytest.mark.anyio
+    async def test_state(local_losant: LocalLosant) -> None:
+        app_id = local_losant.create_application(name="Plant")
+        async with AsyncLosant(token=local_losant.token, base_url=local_losant.base_url) as client:
+            app = client.application(app_id)
+            made = await app.devices.post(
+                name="Boiler", attributes=[{"name": "temp", "dataType": "number"}]
+            )
+            boiler = app.device(made.id or "")
+            t0 = 1_700_000_000_000  # ms
+            states = [{"time": t0 + i * 1000, "data": {"temp": 60 + i}} for i in range(10)]
+            await boiler.send_state(states)
+            (latest,) = await boiler.get_state()
+            assert latest.data == {"temp": 69}
+            series = await app.data.time_series_query(
+                device_ids=[made.id or ""],
+                start=t0,
+                end=t0 + 9_999,
+                resolution=5_000,
+                aggregation="MAX",
+                attributes=["temp"],
+            )
+            assert made.id in series.devices
+
+
+async def devices_state_streams_and_jobs_3() -> None:
+    """README.md, section "Devices, state, streams and jobs"."""
+    import pytest
+    from losant_async import AsyncLosant
+    from losant_async.testing import LocalLosant
+
+    @pytest.mark.anyio
+    async def test_command_stream(local_losant: LocalLosant) -> None:
+        app_id = local_losant.create_application(name="Plant")
+        async with AsyncLosant(token=local_losant.token, base_url=local_losant.base_url) as client:
+            app = client.application(app_id)
+            valve = app.device((await app.devices.post(name="Valve")).id or "")
+            async with valve.command_stream() as commands:
+                await valve.send_command(name="open", payload={"percent": 40})
+                command = await anext(aiter(commands))
+            assert (command.name, command.payload) == ("open", {"percent": 40})
+
+
+async def devices_state_streams_and_jobs_4() -> None:
+    """README.md, section "Devices, state, streams and jobs"."""
+    import pytest
+    from pathlib import Path
+    from losant_async import AsyncLosant
+    from losant_async.testing import LocalLosant
+
+    @pytest.mark.anyio
+    async def test_export(local_losant: LocalLosant, tmp_path: Path) -> None:
+        app_id = local_losant.create_application(name="Plant")
+        async with AsyncLosant(token=local_losant.token, base_url=local_losant.base_url) as client:
+            app = client.application(app_id)
+            made = await app.devices.post(name="Boiler")
+            await app.device(made.id or "").send_state({"data": {"temp": 61}})
+            job = await app.data.export(device_ids=[made.id or ""], start=1, end=0)
+            outcome = await job  # polls the job logs
+            path = await outcome.download(tmp_path / "data.zip")
+            assert path.stat().st_size > 0
 
 
 async def mocking_with_respx() -> None:

@@ -247,7 +247,11 @@ class LocalLosant:
             if self._phase != "new":
                 raise RuntimeError("a LocalLosant runs only once; create a new one")
             self._phase = "starting"
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto must be IPPROTO_TCP, not the default 0: asyncio sets
+        # TCP_NODELAY on accepted sockets only when it is (they inherit the
+        # listener's proto). Without it, Nagle holds each response's body
+        # until the client ACKs its headers: ~40 ms per request (delayed ACK).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._exit_stack.callback(sock.close)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -115,24 +115,43 @@ async def _drain(stream: object, on_chunk: Callable[[bytes], bool]) -> None:
                 await aclose()
 
 
+def body_in_hand(response: httpx.Response, limit: int | None) -> bytes | None:
+    """The body the transport already read with the head, if that is all there is.
+
+    ``None`` when it must still be read, or decoded (then `read_body`). The
+    common case costs no coroutine: the HTTP/1.1 transport reads a small body
+    with the head and lets the connection go, so nothing is left to release.
+    """
+    stream = response.stream
+    if type(stream) is not httpx.ByteStream:
+        return None
+    if "content-encoding" in response.headers and _encodings(response):
+        return None
+    content = b"".join(stream)
+    response.is_closed = True
+    if limit is not None and len(content) > limit:
+        raise _too_large(limit, "was")
+    return content
+
+
+def _encodings(response: httpx.Response) -> list[str]:
+    """The content codings to undo, in order, without ``identity``."""
+    listed = response.headers.get_list("content-encoding", split_commas=True)
+    return [e for e in (e.strip().lower() for e in listed) if e not in _IDENTITY]
+
+
 async def read_body(response: httpx.Response, limit: int | None) -> bytes:
     """The whole decoded body of a streamed response, which is then closed.
 
     ``limit`` bounds the bytes received and the bytes decoded alike
     (``ResponseTooLargeError`` beyond it); ``None`` reads without a bound.
     """
+    content = body_in_hand(response, limit)
+    if content is not None:
+        return content
     stream = response.stream
     headers = response.headers
-    encodings = [e.strip().lower() for e in headers.get_list("content-encoding", split_commas=True)]
-    encodings = [e for e in encodings if e not in _IDENTITY]
-    if type(stream) is httpx.ByteStream and not encodings:
-        # The transport read the body with the head and let the connection go:
-        # nothing is left to read, decode or release.
-        content = b"".join(stream)
-        response.is_closed = True
-        if limit is not None and len(content) > limit:
-            raise _too_large(limit, "was")
-        return content
+    encodings = _encodings(response)
     try:
         if limit is not None:
             declared = headers.get("content-length", "")

@@ -20,7 +20,7 @@ import anyio
 import httpx
 
 from ._auth import TokenSource, TokenSupply, check_token
-from ._body import read_body, read_bounded
+from ._body import body_in_hand, read_body, read_bounded
 from ._constants import (
     DEFAULT_BASE_URL,
     DEFAULT_LIMITS,
@@ -325,7 +325,10 @@ class Transport(Wire):
     async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
         with self._errors:
             response = await self._send(request, stream=True)
-            return response, await read_body(response, self._max_body)
+            # A body that came with the head (the common case) needs no coroutine.
+            if (content := body_in_hand(response, self._max_body)) is None:
+                content = await read_body(response, self._max_body)
+            return response, content
 
     async def request(
         self,
@@ -353,7 +356,8 @@ class Transport(Wire):
         deleted it.
         """
         self._life.check_open()
-        await self._ensure_token()
+        if self._token is None:
+            await self._ensure_token()
         url = self._parsed(self._url(path, params))
         positions = file_positions(multipart) if multipart is not None else {}
         attempt = 0
@@ -421,14 +425,10 @@ class Transport(Wire):
             ambiguous = ambiguous or is_ambiguous(failure)
             delay = 0.0 if delays_off() else backoff(attempt, retry_after)
             attempt += 1
+            what = getattr(failure, "status_code", None) or type(failure).__name__
+            retries = self._max_retries
             _log.info(
-                "%s %s -> %s: retry %d of %d in %.2f s",
-                method,
-                path,
-                getattr(failure, "status_code", None) or type(failure).__name__,
-                attempt,
-                self._max_retries,
-                delay,
+                "%s %s -> %s: retry %d of %d in %.2f s", method, path, what, attempt, retries, delay
             )
             await _sleep(delay)
             self._life.check_open()

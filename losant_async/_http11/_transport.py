@@ -252,7 +252,13 @@ class Http11Transport(httpx.AsyncBaseTransport):
             conn = await self._acquire_stream(pool, timeouts)
         else:
             slots = pool
-            conn, _ = await self._acquire(pool, timeouts)
+            # A sound idle connection is taken without an `_acquire` coroutine.
+            idle = pool.idle
+            if idle and not pool.waiters and self._sound(idle[-1]):
+                conn = idle.pop()
+                pool.active.add(conn)
+            else:
+                conn, _ = await self._acquire(pool, timeouts)
         try:
             write_error: httpx.WriteError | None = None
             try:

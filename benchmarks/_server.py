@@ -14,6 +14,7 @@ Every answer is pre-rendered bytes:
   closed after the answer when the request says ``Connection: close``);
 - ``GET /applications/<id>/importLogs``: a page of 25 import executions;
 - ``GET /applications/<id>/search``: 50 search result items;
+- ``GET /applications/<id>/devices``: a page of 100 devices (``Devices``);
 - ``GET /applications/<id>/mqttSubscriptionStream``: ``event: mqttMessage``
   SSE events, chunked, written in 64 KiB blocks, then the stream ends and the
   connection closes. The number of events is the application id read as hex
@@ -181,6 +182,41 @@ def search_result(size: int = 50) -> list[dict[str, object]]:
     ]
 
 
+def devices_page(size: int = 100) -> dict[str, object]:
+    """A ``Devices`` page as ``GET .../devices`` returns it (shaped as the reference example)."""
+    items = [
+        {
+            "id": _oid(9000 + i),
+            "deviceId": _oid(9000 + i),
+            "applicationId": APP_ID,
+            "creationDate": f"2024-02-{1 + i % 28:02d}T04:00:00.000Z",
+            "lastUpdated": f"2024-03-{1 + i % 28:02d}T04:00:00.000Z",
+            "name": f"Cooler {i:03d}",
+            "description": "A walk-in cooler",
+            "deviceClass": "standalone" if i % 4 else "gateway",
+            "tags": [{"key": "floor", "value": str(1 + i % 9)}, {"key": "site", "value": "north"}],
+            "attributes": [
+                {"name": "temperature", "dataType": "number"},
+                {"name": "door", "dataType": "boolean"},
+                {"name": "location", "dataType": "gps", "description": "where it stands"},
+            ],
+            "connectionInfo": {"connected": i % 2, "time": "2024-03-14T08:15:00.000Z"},
+            "parentId": None,
+        }
+        for i in range(size)
+    ]
+    return {
+        "applicationId": APP_ID,
+        "count": size,
+        "items": items,
+        "page": 0,
+        "perPage": size,
+        "sortDirection": "asc",
+        "sortField": "name",
+        "totalCount": 4 * size,
+    }
+
+
 def _compact(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
@@ -188,6 +224,7 @@ def _compact(value: object) -> bytes:
 APPLICATION_JSON: Final = _compact(application())
 IMPORT_LOGS_JSON: Final = _compact(import_logs_page())
 SEARCH_JSON: Final = _compact(search_result())
+DEVICES_JSON: Final = _compact(devices_page())
 
 
 def _sse_events(first: int, count: int) -> bytes:
@@ -230,6 +267,7 @@ _BODIES: Final = {
     b"": APPLICATION_JSON,
     b"importLogs": IMPORT_LOGS_JSON,
     b"search": SEARCH_JSON,
+    b"devices": DEVICES_JSON,
 }
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 

@@ -31,7 +31,14 @@ sys.path.insert(0, str(HERE.parent))
 
 import anyio  # noqa: E402
 
-from benchmarks import _drivers, _drivers_lag, _drivers_mem, _report  # noqa: E402
+from benchmarks import (  # noqa: E402
+    _drivers,
+    _drivers_api,
+    _drivers_lag,
+    _drivers_mem,
+    _drivers_pages,
+    _report,
+)
 from benchmarks._drivers import Sample  # noqa: E402
 
 # Counts per mode. The full run is sized for < 10 minutes on 2 noisy cores.
@@ -44,10 +51,12 @@ SIZES: Final[dict[str, dict[str, int]]] = {
         "sdk_c64": 1000,
         "stream_events": 300_000,
         "stream_reps": 3,
+        "page_items": 100_000,
         "rss_events": 1_000_000,
         "open_streams": 1000,
         "decode_scale_pct": 100,
         "startup_reps": 10,
+        "api_calls": 1000,
     },
     "quick": {
         "reps": 3,
@@ -57,13 +66,15 @@ SIZES: Final[dict[str, dict[str, int]]] = {
         "sdk_c64": 128,
         "stream_events": 20_000,
         "stream_reps": 3,
+        "page_items": 20_000,
         "rss_events": 100_000,
         "open_streams": 100,
         "decode_scale_pct": 10,
         "startup_reps": 3,
+        "api_calls": 200,
     },
 }
-GROUPS: Final = ("get", "stream", "decode", "memory", "startup", "lag")
+GROUPS: Final = ("get", "stream", "decode", "memory", "startup", "lag", "pages", "api")
 _SERVER_START_TIMEOUT: Final = 15.0
 
 
@@ -301,6 +312,12 @@ def main(argv: list[str] | None = None) -> int:
         if "lag" in groups:
             _log("lag ...")
             run_lag(sizes, raw)
+        if "pages" in groups:
+            _log("pages (device state stream vs MQTT, pagination) ...")
+            _drivers_pages.run_group(sizes, raw, _log)
+        if "api" in groups:
+            _log("api (a generated action vs a hand-written one) ...")
+            _drivers_api.run(url, sizes, raw, _log)
         profile = None
         if args.profile:
             from benchmarks import _profile
@@ -316,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         "pinning": {k: v for k, v in pinning.items() if k != "pid"},
         "command": " ".join(["python", "benchmarks/run.py", *(argv or sys.argv[1:])]),
     }
-    rows = _report.rows(raw)
+    rows = _report.rows(raw) + _drivers_pages.rows(raw) + _drivers_api.rows(raw)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(
         json.dumps({"meta": meta, "rows": rows, "raw": raw, "profile": profile}, indent=2) + "\n"

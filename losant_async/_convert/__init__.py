@@ -50,6 +50,7 @@ __all__ = [
     "decode_list",
     "decoding",
     "mqtt_message",
+    "mqtt_message_setters",
     "structure",
     "structure_list",
     "unstructure",
@@ -194,6 +195,15 @@ def mqtt_message(topic: str, message: str) -> MqttMessage:
     _SET_MESSAGE(msg, message)
     _SET_EXTRA(msg, EMPTY)
     return msg
+
+
+def mqtt_message_setters() -> tuple[_Setter, _Setter, _Setter] | None:
+    """The setters of ``MqttMessage``'s ``topic``, ``message`` and ``extra`` slots.
+
+    For the SSE stream's batch decoder, which inlines ``mqtt_message``;
+    ``None`` when the model's shape differs (then use ``mqtt_message``).
+    """
+    return _SETTERS
 
 
 def unstructure(model: object) -> dict[str, object]:

@@ -1,10 +1,12 @@
 """The I/O-free half of the SSE stream: bytes in, ``MqttMessage``s out.
 
 ``SSEDecoder`` turns network chunks into dispatched events following the
-WHATWG "event stream interpretation" rules, reading runs of plain
-``mqttMessage`` events through one regex; ``to_message`` turns one event's
-JSON body into an ``MqttMessage``, building the common shape directly, or
-says the event is to be skipped. Nothing here reads a socket or sleeps, so
+WHATWG "event stream interpretation" rules, reading runs of plain events of
+one name (``want``: the stream's own, else ``mqttMessage``) through one
+regex; ``to_message`` turns one event's JSON body into an ``MqttMessage``,
+building the common shape directly, or says the event is to be skipped, and
+``to_messages`` does it for a whole block at once (``Skipped`` marks an
+event to skip). Nothing here reads a socket or sleeps, so
 tests feed it bytes (STYLE.md: "SSE parsing stays free of I/O");
 ``_stream.MqttStream`` does the reading and reconnecting.
 
@@ -20,12 +22,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Final
+from functools import cache
+from typing import Any, Final
 
 from .._constants import SSE_MAX_EVENT_BYTES, SSE_MAX_RETRY_DIGITS
-from .._convert import mqtt_message, structure
+from .._convert import mqtt_message, mqtt_message_setters, structure
 from .._exceptions import APIResponseValidationError
 from .._models import MqttMessage
+from .._models._base import EMPTY
 
 MQTT_EVENT: Final = "mqttMessage"
 
@@ -67,12 +71,16 @@ class SSEDecoder:
         "_skip_lf",
         "_skipping",
         "_started",
+        "_want",
         "last_event_id",
         "oversized",
         "retry",
     )
 
-    def __init__(self, last_event_id: str = "") -> None:
+    def __init__(self, last_event_id: str = "", want: str | None = None) -> None:
+        # With ``want``, ``feed`` gives only the data of the events of that
+        # name (what a stream keeps), and runs of them take the fast path.
+        self._want = want
         self._buffer = bytearray()
         self._skip_lf = False
         self._started = False
@@ -97,8 +105,12 @@ class SSEDecoder:
         """Whether bytes of an unfinished line or event are pending."""
         return bool(self._buffer or self._data or self._event or self._skipping or self._discarding)
 
-    def feed(self, chunk: bytes) -> list[_Event]:
-        """Decode one chunk; return the events it completes, in order."""
+    def feed(self, chunk: bytes) -> list[Any]:
+        """Decode one chunk; return the events it completes, in order.
+
+        Each event is a ``(type, data, last event id)`` tuple, or, for a
+        decoder made with ``want``, the data of each event of that type only.
+        """
         if not chunk:
             return []
         if self._skip_lf:
@@ -176,25 +188,31 @@ class SSEDecoder:
                 end += 1
         return chunk[end + 1 :]
 
-    def _lines(self, text: str) -> list[_Event]:
+    def _lines(self, text: str) -> list[Any]:
         """Interpret whole lines (``text`` ends with a line end); return the events."""
         # State in locals, written back once: this loop is the per-event cost.
-        events: list[_Event] = []
+        events: list[Any] = []
+        want = self._want
         data, event = self._data, self._event
         id_buffer, last_id = self._id_buffer, self.last_event_id
         skipping, event_size = self._skipping, self._size
         pos, size = 0, len(text)
-        run_at, find = _RUN.match, text.find
+        run_at, run_data = _runs(want)
+        find = text.find
         while pos < size:
             if not data and not event and not skipping:
-                # Between events: a run of plain mqttMessage events is read in C
-                # (each dispatches its one data line, as the loop below would).
+                # Between events: a run of plain events of the one name (or
+                # mqttMessage) is read in C (each dispatches its one data line,
+                # as the loop below would).
                 run = run_at(text, pos)
                 if run is not None:
-                    events += [
-                        (MQTT_EVENT, value, id_buffer)
-                        for value in _RUN_DATA.findall(text, pos, run.end())
-                    ]
+                    if want is None:
+                        events += [
+                            (MQTT_EVENT, value, id_buffer)
+                            for value in _RUN_DATA.findall(text, pos, run.end())
+                        ]
+                    else:
+                        events += run_data(text, pos, run.end())
                     last_id = id_buffer
                     pos = run.end()
                     continue
@@ -209,7 +227,10 @@ class SSEDecoder:
                     self.oversized += 1
                     skipping, event_size = False, 0
                 elif data:
-                    events.append((event or "message", "\n".join(data), id_buffer))
+                    if want is None:
+                        events.append((event or "message", "\n".join(data), id_buffer))
+                    elif (event or "message") == want:
+                        events.append("\n".join(data))
                     data, event_size = [], 0
                 event = ""
                 continue
@@ -253,9 +274,23 @@ _RUN: Final = re.compile(r"(?:event: ?mqttMessage\ndata: ?[^\n]*\n\n)+")
 _RUN_DATA: Final = re.compile(r"event: ?mqttMessage\ndata: ?([^\n]*)\n\n")
 
 
+_Runs = tuple[Callable[[str, int], "re.Match[str] | None"], Callable[[str, int, int], list[Any]]]
+
+
+@cache
+def _runs(name: str | None) -> _Runs:
+    """The run matcher and data finder for events named ``name`` (None: mqttMessage)."""
+    if name is None:
+        return _RUN.match, _RUN_DATA.findall
+    event = re.escape(name)
+    run = re.compile(rf"(?:event: ?{event}\ndata: ?[^\n]*\n\n)+")
+    return run.match, re.compile(rf"event: ?{event}\ndata: ?([^\n]*)\n\n").findall
+
+
 # The C scanner under json.loads, called directly: loads' wrappers (type
 # checks, two whitespace regex matches) cost twice the parse of a short body.
-_scan_json: Final[Callable[[str, int], tuple[object, int]]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_scan_json: Final[Callable[[str, int], tuple[object, int]]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
+scan_json: Final = _scan_json  # the same, for the device streams' decoders
 
 
 def _loads(data: str) -> object:
@@ -277,7 +312,7 @@ def to_message(data: str) -> MqttMessage | None:
     counts it); a ``message`` that is not a string (a number, an object,
     ``null``) is delivered as its compact JSON text.
     """
-    obj: object
+    obj: object = None
     try:
         obj, end = _scan_json(data, 0)
     except (StopIteration, ValueError, RecursionError):
@@ -291,6 +326,50 @@ def to_message(data: str) -> MqttMessage | None:
         if type(topic) is str and type(message) is str:
             return mqtt_message(topic, message)
     return _odd_message(obj, data)
+
+
+class Skipped:
+    """Stands for an event whose data did not decode: the stream counts and logs it."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size  # characters of data, for the log (never the data itself)
+
+
+def to_messages(datas: list[str]) -> list[MqttMessage | Skipped]:
+    """``to_message`` of each event's data, in one loop: ``Skipped`` for an odd one.
+
+    The stream decodes each block's events in one call: the common shape is
+    parsed and built inline, with no Python call per event but the JSON
+    scanner's (a batch regex reading was tried: slower than the scanner).
+    """
+    setters = mqtt_message_setters()
+    if setters is None:  # pragma: no cover - only if the model's shape ever changes
+        return [Skipped(len(d)) if (m := to_message(d)) is None else m for d in datas]
+    set_topic, set_message, set_extra = setters
+    scan, new, cls = _scan_json, object.__new__, MqttMessage
+    out: list[MqttMessage | Skipped] = []
+    append = out.append
+    for data in datas:
+        obj: object = None
+        try:
+            obj, end = scan(data, 0)
+        except (StopIteration, ValueError, RecursionError):
+            end = -1
+        if end == len(data) and type(obj) is dict and len(obj) == 2:
+            topic, message = obj.get("topic"), obj.get("message")
+            if type(topic) is str and type(message) is str:
+                # What mqtt_message does, inlined.
+                msg = new(cls)
+                set_topic(msg, topic)
+                set_message(msg, message)
+                set_extra(msg, EMPTY)
+                append(msg)
+                continue
+        value = to_message(data)
+        append(Skipped(len(data)) if value is None else value)
+    return out
 
 
 def _odd_message(obj: object, data: str) -> MqttMessage | None:

@@ -15,7 +15,7 @@ reads the JSON text of an ``MqttMessage`` without ever raising.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -24,8 +24,10 @@ from urllib.parse import quote, unquote
 import attrs
 
 from .._constants import STREAM_GROUP_BUFFER
-from .._convert import decoding, structure
-from .._exceptions import APIResponseValidationError
+from .._convert import converter, decoding
+from .._models._base import EMPTY
+from ._decoder import Skipped
+from ._decoder import scan_json as _scan_json
 from ._group import KeyedStreamGroup
 from ._sse import SSEStream
 from ._values import StreamOptions
@@ -76,6 +78,8 @@ def parse_time(value: object) -> datetime | None:
                 parsed = datetime.fromisoformat(text)
             except ValueError:
                 return None
+            if parsed.tzinfo is UTC:  # "...Z", Losant's own form: already what we give
+                return parsed
             return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not _MS_MIN <= value <= _MS_MAX:  # also refuses nan and inf
@@ -84,29 +88,106 @@ def parse_time(value: object) -> datetime | None:
     return None
 
 
-def _object(data: str) -> dict[str, Any] | None:
-    try:
-        obj = json.loads(data)
-    except (ValueError, RecursionError):
-        return None
-    return obj if isinstance(obj, dict) else None
+def _decoder(cls: type[M], required: str) -> Callable[[list[str]], list[M | Skipped]]:
+    """A ``decode_many`` of ``cls``: a block's events built under one ``decoding()``.
+
+    Per event: the C JSON scanner, the model's generated decoder (what
+    ``structure`` calls) and, when a ``time`` came, its slot set directly
+    (the instance is new, and decoding sets slots with validators off).
+    A model whose ``required`` field is missing (``data``), or not a string
+    (``name``), is skipped.
+    """
+    scan, loads = _scan_json, json.loads
+    name = required == "name"
+    hook = converter.get_structure_hook(cls)
+    time_slot = cls.__dict__.get("time")
+    set_time = getattr(time_slot, "__set__", None)
+    plain = _plain_state(cls) if required == "data" else None
+    set_when, set_meta, set_data, set_flow, set_extra = plain or (_no_setter,) * 5
+    new, fromiso = object.__new__, datetime.fromisoformat
+
+    def general(obj: dict[str, Any], time: object, size: int) -> M | Skipped:
+        """Any shape: the generated decoder (call inside ``decoding()``), then the time."""
+        try:
+            model: M = hook(obj, cls)
+        except Exception:  # what structure raises as APIResponseValidationError
+            return Skipped(size)
+        if time is not None:
+            if set_time is None:  # pragma: no cover - every model is slotted
+                model = attrs.evolve(model, time=parse_time(time))  # type: ignore[misc]
+            else:
+                set_time(model, parse_time(time))
+        value = getattr(model, required, None)
+        keep = isinstance(value, str) if name else value is not None
+        return model if keep else Skipped(size)
+
+    def decode_many(datas: list[str]) -> list[M | Skipped]:
+        out: list[M | Skipped] = []
+        append = out.append
+        with decoding():
+            for data in datas:
+                obj: object = None
+                try:  # a JSON object, or None (json.loads' result, minus its wrappers)
+                    obj, end = scan(data, 0)
+                except (StopIteration, ValueError, RecursionError):
+                    end = -1
+                if end != len(data):
+                    try:
+                        obj = loads(data)
+                    except (ValueError, RecursionError):
+                        obj = None
+                if type(obj) is not dict:
+                    append(Skipped(len(data)))
+                    continue
+                time = obj.pop("time", None)
+                state = obj.get("data")
+                if plain is None or len(obj) != 1 or type(state) is not dict:
+                    append(general(obj, time, len(data)))
+                    continue
+                # A state's common shape: what the generated decoder builds for
+                # {"data": {...}}, the slots set here.
+                if time is None:
+                    when = None
+                else:
+                    try:  # parse_time's answer for Losant's own "...Z" text
+                        when = fromiso(time)
+                    except (TypeError, ValueError):
+                        when = None
+                    if when is None or when.tzinfo is not UTC:
+                        when = parse_time(time)
+                model = new(cls)
+                set_when(model, when)
+                set_meta(model, None)
+                set_data(model, state)
+                set_flow(model, None)
+                set_extra(model, EMPTY)
+                append(model)
+        return out
+
+    return decode_many
 
 
-def _decode(data: str, cls: type[M]) -> M | None:
-    obj = _object(data)
-    if obj is None:
-        return None
-    time = obj.pop("time", None)
-    try:
-        model = structure(obj, cls, body=data)
-    except APIResponseValidationError:
-        return None
-    if time is None:
-        return model
-    # The models are built as they are decoded (validators off); the time
-    # is set the same way, whatever the generated field's type says.
-    with decoding():
-        return attrs.evolve(model, time=parse_time(time))  # type: ignore[misc]
+_Setter = Callable[[object, object], None]
+
+
+def _no_setter(instance: object, value: object) -> None:
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_STATE_FIELDS: Final = ("time", "meta", "data", "flow_version", "extra")
+
+
+def _plain_state(cls: type) -> tuple[_Setter, _Setter, _Setter, _Setter, _Setter] | None:
+    """The slot setters of ``DeviceState``'s fields, in order; ``None`` if its shape changed."""
+    slots = tuple(s for s in getattr(cls, "__slots__", ()) if s != "__weakref__")
+    if (
+        tuple(a.name for a in attrs.fields(cls)) != _STATE_FIELDS
+        or slots != _STATE_FIELDS
+        or hasattr(cls, "__attrs_post_init__")
+    ):
+        return None  # pragma: no cover - only if the generated model ever changes
+    when, meta, data, flow, extra = (cls.__dict__[name].__set__ for name in _STATE_FIELDS)
+    return when, meta, data, flow, extra
 
 
 @cache
@@ -117,15 +198,25 @@ def _models() -> tuple[type[DeviceState], type[DeviceCommand]]:
     return DeviceState, DeviceCommand
 
 
+@cache
+def decode_states() -> Callable[[list[str]], list[DeviceState | Skipped]]:
+    """The ``decode_many`` of ``deviceState`` events (see ``decode_state``)."""
+    return _decoder(_models()[0], "data")
+
+
+@cache
+def decode_commands() -> Callable[[list[str]], list[DeviceCommand | Skipped]]:
+    """The ``decode_many`` of ``deviceCommand`` events (see ``decode_command``)."""
+    return _decoder(_models()[1], "name")
+
+
 def decode_state(data: str) -> DeviceState | None:
     """One ``deviceState`` event's data as a ``DeviceState``; ``None``: skip it.
 
     Skipped: data that is not a JSON object with a ``data`` object.
     """
-    state = _decode(data, _models()[0])
-    if state is None or getattr(state, "data", None) is None:
-        return None
-    return state
+    state = decode_states()([data])[0]
+    return None if isinstance(state, Skipped) else state
 
 
 def decode_command(data: str) -> DeviceCommand | None:
@@ -133,10 +224,8 @@ def decode_command(data: str) -> DeviceCommand | None:
 
     Skipped: data that is not a JSON object with a string ``name``.
     """
-    command = _decode(data, _models()[1])
-    if command is None or not isinstance(getattr(command, "name", None), str):
-        return None
-    return command
+    command = decode_commands()([data])[0]
+    return None if isinstance(command, Skipped) else command
 
 
 class DeviceStream(SSEStream[M]):
@@ -168,6 +257,7 @@ def state_stream(
         device_path + "/stateStream",
         event=STATE_EVENT,
         decode=decode_state,
+        decode_many=decode_states(),
         key=_device_id(device_path),
         options=options,
         expected="a JSON object with a data object",
@@ -183,6 +273,7 @@ def command_stream(
         device_path + "/commandStream",
         event=COMMAND_EVENT,
         decode=decode_command,
+        decode_many=decode_commands(),
         key=_device_id(device_path),
         options=options,
         expected="a JSON object with a string name",

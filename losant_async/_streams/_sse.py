@@ -43,7 +43,7 @@ from .._exceptions import (
 )
 from .._lifecycle import Lifecycle, State
 from .._retry import delays_off, reconnect_delay, should_reconnect
-from ._decoder import SSEDecoder
+from ._decoder import Skipped, SSEDecoder
 from ._values import StreamGap, StreamOptions, StreamState, sendable_event_id
 
 if TYPE_CHECKING:
@@ -81,6 +81,9 @@ class SSEStream(Generic[T]):
         path: The stream's path.
         event: The name of the events that carry data (``mqttMessage``).
         decode: One event's data (JSON text) to a value, or ``None`` to skip it.
+        decode_many: The data of a block's events to their values, ``Skipped``
+            for each one to skip (default: ``decode`` of each): the stream
+            decodes each block read at once, the per-event cost.
         params: The query, ``keepAliveInterval`` excepted (it is added).
         key: What the stream follows (a topic, a device id): in logs,
             ``repr`` and a group's ``states`` and ``gaps``.
@@ -101,6 +104,7 @@ class SSEStream(Generic[T]):
         event: str,
         decode: Callable[[str], T | None],
         key: str,
+        decode_many: Callable[[list[str]], list[T | Skipped]] | None = None,
         options: StreamOptions,
         params: Sequence[tuple[str, str]] = (),
         expected: str = "a valid event",
@@ -109,6 +113,7 @@ class SSEStream(Generic[T]):
         self._path = path
         self._event = event
         self._decode = decode
+        self._decode_many = decode_many or _each(decode)
         self._key = key
         self._expected = expected
         self._options = options
@@ -130,10 +135,12 @@ class SSEStream(Generic[T]):
         self._attempts = 0
         self._server_retry: float | None = None
         self._error: LosantError | None = None
-        self._pending: deque[str] = deque()
+        # Decoded values of events read but not yet yielded (``Skipped``
+        # stands for an odd event, counted and logged when its turn comes).
+        self._pending: deque[T | Skipped] = deque()
         # The open connection; None between connections and once finished.
         self._response: StreamResponse | None = None
-        self._decoder = SSEDecoder()
+        self._decoder = SSEDecoder(want=event)
 
     def __repr__(self) -> str:
         state = self._state.state.name.lower()
@@ -246,9 +253,10 @@ class SSEStream(Generic[T]):
 
     async def __anext__(self) -> T:
         """The next value, waiting (and reconnecting) as needed."""
+        pending = self._pending
         while True:
-            if self._pending:
-                data = self._pending.popleft()
+            if pending:
+                value = pending.popleft()
             else:
                 if self._busy:
                     raise RuntimeError(
@@ -256,11 +264,10 @@ class SSEStream(Generic[T]):
                     )
                 self._busy = True
                 try:
-                    data = await self._next_event()
+                    value = await self._next_event()
                 finally:
                     self._busy = False
-            value = self._decode(data)
-            if value is not None:
+            if not isinstance(value, Skipped):
                 return value
             # API.md, "Odd events never end a stream". The data is not logged:
             # it is the server's, and may hold anything.
@@ -269,12 +276,12 @@ class SSEStream(Generic[T]):
                 "Skipped an %s event on the stream of %r: its data (%d characters) is not %s.",
                 self._event,
                 self._key,
-                len(data),
+                value.size,
                 self._expected,
             )
 
-    async def _next_event(self) -> str:
-        """Data of the next event of the stream's name; reads only when none is pending."""
+    async def _next_event(self) -> T | Skipped:
+        """The next event of the stream's name, decoded; reads only when none is pending."""
         state = self._state
         state.check_open()
         if state.state is State.UNOPENED:
@@ -318,12 +325,11 @@ class SSEStream(Generic[T]):
                 # growing delay and, in the end, max_reconnects.
                 self._attempts = 0
             decoder = self._decoder
-            events = decoder.feed(chunk)
+            datas = decoder.feed(chunk)  # the data of the events of our name
             # Updated even without events: a data-less event may carry an id.
             self.last_event_id = decoder.last_event_id or None
-            if events:
-                name = self._event
-                self._pending.extend([e[1] for e in events if e[0] == name])
+            if datas:
+                self._pending.extend(self._decode_many(datas))
             if decoder.oversized:
                 self._skip_oversized()
             if decoder.retry is not None:
@@ -380,7 +386,7 @@ class SSEStream(Generic[T]):
                 f"Expected a text/event-stream response, got {content_type[:100]!r}.",
                 status_code=response.status_code,
             )
-        self._decoder = SSEDecoder(self.last_event_id or "")
+        self._decoder = SSEDecoder(self.last_event_id or "", want=self._event)
 
     async def _retry(self, *, counting: bool) -> None:
         """Re-open after ``self._error`` ended a connection, or raise the final error."""
@@ -451,6 +457,15 @@ class SSEStream(Generic[T]):
                 await response.aclose()
             except Exception:  # closing a broken connection may fail too
                 _log.debug("Closing the stream of %r failed", self._key, exc_info=True)
+
+
+def _each(decode: Callable[[str], T | None]) -> Callable[[list[str]], list[T | Skipped]]:
+    """A ``decode_many`` that calls ``decode`` on each event's data."""
+
+    def decode_many(datas: list[str]) -> list[T | Skipped]:
+        return [Skipped(len(data)) if (v := decode(data)) is None else v for data in datas]
+
+    return decode_many
 
 
 def _as_error(exc: Exception) -> LosantError:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_KEEP_ALIVE_INTERVAL, STREAM_BACKOFF_INITIAL, STREAM_BACKOFF_MAX
 from .._models import MqttMessage
-from ._decoder import MQTT_EVENT, to_message
+from ._decoder import MQTT_EVENT, to_message, to_messages
 from ._sse import SSEStream
 from ._values import StateCallback, StreamOptions
 
@@ -111,6 +111,7 @@ class MqttStream(SSEStream[MqttMessage]):
             path,
             event=MQTT_EVENT,
             decode=to_message,
+            decode_many=to_messages,
             key=topic,
             options=options,
             params=(("topic", topic),),

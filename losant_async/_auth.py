@@ -10,9 +10,10 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-import anyio
+if TYPE_CHECKING:
+    import anyio
 
 __all__: list[str] = []
 
@@ -57,6 +58,8 @@ class TokenSupply:
     def _locked(self) -> anyio.Lock:
         # Made at first use: an anyio.Lock belongs to the event loop it is used in.
         if self._lock is None:
+            import anyio  # not at import: ``AsyncLosant``'s signature names TokenSource
+
             self._lock = anyio.Lock()
         return self._lock
 

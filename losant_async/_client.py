@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import anyio
 import httpx
 
+from . import _lazy
 from ._api._roots import ClientResources
-from ._application import AsyncApplication
 from ._auth import TokenSource
 from ._constants import (
     ACCEPT_VERSION,
@@ -17,9 +17,14 @@ from ._constants import (
     DEFAULT_RESPONSE_DEADLINE,
     DEFAULT_TIMEOUT,
 )
-from ._derive import derive
 from ._lifecycle import Lifecycle
-from ._options import make_transport, resolve_settings
+
+# Importing the class loads only what its signatures name (httpx: the default
+# timeout is an ``httpx.Timeout``); the façade, the transport and what they
+# import (anyio, attrs, cattrs, the models) load when a client is built or a
+# façade asked for (issue 17, "First use").
+if TYPE_CHECKING:
+    from ._application import AsyncApplication
 
 __all__ = ["AsyncLosant"]
 
@@ -80,6 +85,8 @@ class AsyncLosant(ClientResources):
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         response_deadline: float | None = DEFAULT_RESPONSE_DEADLINE,
     ) -> None:
+        from ._options import make_transport, resolve_settings
+
         self._transport = make_transport(
             resolve_settings(
                 token,
@@ -118,6 +125,11 @@ class AsyncLosant(ClientResources):
             ValueError: it is not 24 hex characters.
             ClientClosedError: the client is closed.
         """
+        from ._application import AsyncApplication
+
+        # Loaded here, not with this module: the façade's models, jobs and
+        # streams take the public path now, as an import of it would have.
+        _lazy.publish("losant_async")
         self._check_open()
         return AsyncApplication._borrowing(self._transport, application_id)
 
@@ -146,6 +158,8 @@ class AsyncLosant(ClientResources):
         its ``aclose()`` closes nothing, and closing this client closes the
         pool for the copy and its façades too (``ClientClosedError``).
         """
+        from ._derive import derive
+
         self._lifecycle.check_open()
         copy = AsyncLosant.__new__(AsyncLosant)
         copy._transport = derive(
@@ -166,6 +180,8 @@ class AsyncLosant(ClientResources):
         """Close the connections this client owns. Idempotent."""
         if not self._lifecycle.close():
             return
+        import anyio
+
         # Release the pool even when the caller is being cancelled.
         with anyio.CancelScope(shield=True):
             await self._transport.aclose()

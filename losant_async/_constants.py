@@ -63,6 +63,10 @@ BODY_SNIPPET_LIMIT: Final = 1024
 BODY_SNIPPET_BYTES: Final = BODY_SNIPPET_LIMIT * 4
 
 APPLICATION_ID_LENGTH: Final = 24
+# JavaScript's Number.MAX_SAFE_INTEGER, as in ``_models._base`` (a test keeps
+# the two equal): repeated here so that checking a query integer does not
+# load the models.
+SAFE_INTEGER: Final = 2**53 - 1
 
 # Parsed URLs kept per transport: parsing one costs more than the rest of
 # building a request, and most calls repeat the same few URLs.

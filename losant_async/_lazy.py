@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["install", "lazy_names"]
+__all__ = ["install", "lazy_names", "publish"]
 
 
 def lazy_names(module_file: str) -> dict[str, tuple[str, str]]:
@@ -110,31 +110,47 @@ def install(module_name: str, computed: Mapping[str, Callable[[], object]] | Non
     module_file = module.__file__
     assert module_file is not None
     table: dict[str, tuple[str, str]] = {}
+    # Names not yet published, by the absolute name of their home module.
+    pending: dict[str, list[tuple[str, str]]] = {}
 
     def names() -> dict[str, tuple[str, str]]:
         if not table:
             table.update(lazy_names(module_file))
             namespace.setdefault("__all__", sorted(table, key=str.casefold))
+            for name, (home, attr) in table.items():
+                pending.setdefault(_absolute(home, module_name), []).append((name, attr))
         return table
 
     def publish() -> None:
         # Every public name whose home is loaded joins the package's namespace
-        # (later lookups skip __getattr__) and takes the package's path.
-        for name, (home, attr) in names().items():
-            if name in namespace:
+        # (later lookups skip __getattr__) and takes the package's path. Homes
+        # whose names are all out are dropped: a call with nothing new is cheap.
+        names()
+        for home, entries in list(pending.items()):
+            home_module = sys.modules.get(home)
+            if home_module is None:
                 continue
-            home_module = sys.modules.get(_absolute(home, module_name))
-            value = getattr(home_module, attr, None) if home_module is not None else None
-            if value is None:  # not loaded, or still initialising
-                continue
-            if isinstance(value, type):
-                _resolve_annotations(value)
-            # A name another public package already shows (``losant_async.models``
-            # repeats ``losant_async``'s models) keeps that package's path.
-            public = "._" not in f".{value.__module__}" if hasattr(value, "__module__") else False
-            if isinstance(value, (type, types.FunctionType)) and not public:
-                value.__module__ = module_name
-            namespace[name] = value
+            left = [entry for entry in entries if not _publish_one(*entry, home_module)]
+            if left:
+                pending[home] = left
+            else:
+                del pending[home]
+
+    def _publish_one(name: str, attr: str, home_module: types.ModuleType) -> bool:
+        if name in namespace:
+            return True
+        value = getattr(home_module, attr, None)
+        if value is None:  # still initialising
+            return False
+        if isinstance(value, type):
+            _resolve_annotations(value)
+        # A name another public package already shows (``losant_async.models``
+        # repeats ``losant_async``'s models) keeps that package's path.
+        public = "._" not in f".{value.__module__}" if hasattr(value, "__module__") else False
+        if isinstance(value, (type, types.FunctionType)) and not public:
+            value.__module__ = module_name
+        namespace[name] = value
+        return True
 
     def __getattr__(name: str) -> object:
         if name == "__all__":  # only when the package has no literal one
@@ -156,3 +172,21 @@ def install(module_name: str, computed: Mapping[str, Callable[[], object]] | Non
 
     namespace["__getattr__"] = __getattr__
     namespace["__dir__"] = __dir__
+    _PUBLISHERS[module_name] = publish
+
+
+# Each installed package's ``publish``, for ``publish(module_name)``.
+_PUBLISHERS: dict[str, Callable[[], None]] = {}
+
+
+def publish(module_name: str) -> None:
+    """Publish the names of ``module_name`` whose home modules are loaded by now.
+
+    A lookup does this by itself. Code that imports a home module on first
+    use (``AsyncLosant.application`` imports the façade, and with it the
+    models, jobs and streams) calls it so that those names show the public
+    path (``losant_async.JobError``) as if they had been looked up.
+    """
+    publisher = _PUBLISHERS.get(module_name)
+    if publisher is not None:
+        publisher()

@@ -12,16 +12,50 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import IO, Any, Final, TypeAlias, cast
+from typing import IO, TYPE_CHECKING, Any, Final, TypeAlias, cast
 from urllib.parse import quote
 
-import attrs
-
-from .._models._base import SAFE_INTEGER
+from .._constants import SAFE_INTEGER
 from .._multipart import Multipart, file_field
-from .._params import build_body, build_list_body, check_json, check_query_text, to_csv, to_ms
+
+if TYPE_CHECKING:
+    from attrs import has
+
+    from .._params import build_body, build_list_body, check_json, check_query_text, to_csv, to_ms
+else:
+    # ``_roots`` imports this module, so the client's class does too: the
+    # checks below come from ``_params``, which loads attrs, cattrs and the
+    # models. Each name starts as a stand-in; the first call of any binds
+    # them all to the real functions, so later calls cost nothing extra.
+    def _bind() -> None:
+        global build_body, build_list_body, check_json, check_query_text, has, to_csv, to_ms
+        from attrs import has
+
+        from .._params import (
+            build_body,
+            build_list_body,
+            check_json,
+            check_query_text,
+            to_csv,
+            to_ms,
+        )
+
+    def _stand_in(name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            _bind()
+            return globals()[name](*args, **kwargs)
+
+        return call
+
+    build_body = _stand_in("build_body")
+    build_list_body = _stand_in("build_list_body")
+    check_json = _stand_in("check_json")
+    check_query_text = _stand_in("check_query_text")
+    has = _stand_in("has")
+    to_csv = _stand_in("to_csv")
+    to_ms = _stand_in("to_ms")
 
 __all__ = [
     "Pairs",
@@ -110,7 +144,7 @@ def csv(value: object, name: str) -> str:
 
 def json_text(value: object, name: str) -> str:
     """An object-valued query parameter (``advanced*Query``), sent as one JSON text."""
-    if attrs.has(type(value)):
+    if has(type(value)):
         from .._convert import unstructure
 
         data: object = unstructure(value)
@@ -136,7 +170,7 @@ def nested(wire: str, value: object, name: str) -> Pairs:
 def _flatten(prefix: str, value: object, name: str, out: Pairs, depth: int) -> None:
     if depth > 8:
         raise ValueError(f"{name} is nested too deeply")
-    if attrs.has(type(value)):
+    if has(type(value)):
         from .._convert import unstructure
 
         value = unstructure(value)
@@ -182,7 +216,7 @@ def list_body(cls: type[Any], items: object, name: str = "body") -> list[dict[st
 
 def any_body(value: object, name: str = "body") -> object:
     """A body whose schema is a choice (``oneOf``): models, mappings and lists of them."""
-    if attrs.has(type(value)):
+    if has(type(value)):
         return build_body(type(value), cast(Any, value), {})
     if isinstance(value, Mapping):
         check_json(value, name)
@@ -214,7 +248,7 @@ def form(files: Mapping[str, tuple[object, str]], fields: Mapping[str, object]) 
         elif isinstance(value, str):
             check_json(value, wire)
             data[wire] = value
-        elif attrs.has(type(value)) or isinstance(value, Mapping):
+        elif has(type(value)) or isinstance(value, Mapping):
             data[wire] = json_text(value, wire)
         else:
             raise TypeError(f"{wire}: cannot send a {type(value).__name__} as a form field")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -190,3 +192,98 @@ def test_models_and_converter_sit_below_the_requests() -> None:
         for name, imports in graph.items():
             if name == low or name.startswith(low + "."):
                 assert not {i for i in imports if i.startswith(above)}, name
+
+
+def _loaded_after(statement: str) -> list[str]:
+    """Modules of interest that ``statement`` loads in a fresh interpreter (not there before)."""
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        f"{statement}\n"
+        "print('\\n'.join(sorted(set(sys.modules) - before)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout.split()
+
+
+# What a request needs but the client's class does not: the façade, the
+# transport, the converter and what they stand on (issue 17, "First use").
+NOT_AT_FIRST_USE = (
+    "attr",
+    "attrs",
+    "cattrs",
+    "anyio",
+    "losant_async._application",
+    "losant_async._convert",
+    "losant_async._jobs",
+    "losant_async._models",
+    "losant_async._options",
+    "losant_async._params",
+    "losant_async._streams",
+    "losant_async._transport",
+)
+
+
+def _heavy(loaded: list[str]) -> list[str]:
+    below = tuple(f"{name}." for name in NOT_AT_FIRST_USE)
+    return [m for m in loaded if m in NOT_AT_FIRST_USE or m.startswith(below)]
+
+
+def _resources(loaded: list[str]) -> list[str]:
+    """The resource modules (``losant_async._api.devices``), not ``_api``'s own helpers."""
+    prefix = "losant_async._api."
+    return [m for m in loaded if m.startswith(prefix) and not m[len(prefix) :].startswith("_")]
+
+
+def test_the_clients_class_loads_no_models_nor_converter() -> None:
+    """``from losant_async import AsyncLosant`` loads neither attrs, cattrs, anyio nor the models.
+
+    Only httpx comes with it (its ``Timeout`` is the documented default of
+    ``timeout``); the rest loads when a client is built or a request sent.
+    """
+    loaded = _loaded_after("from losant_async import AsyncLosant")
+    assert _heavy(loaded) == []
+    assert "httpx" in loaded
+    # No resource module either: each accessor imports its own on first use.
+    assert _resources(loaded) == []
+
+
+def test_a_resource_loads_only_its_own_module() -> None:
+    """``app.devices`` imports the ``devices`` resource (and its models), no other resource."""
+    loaded = _loaded_after(
+        "from losant_async import AsyncLosant\n"
+        "app = AsyncLosant('t' * 12).application('a' * 24)\n"
+        "app.devices"
+    )
+    assert _resources(loaded) == ["losant_async._api.devices"]
+
+
+def test_names_the_facade_loads_show_the_public_path() -> None:
+    """What ``application()`` loads (the façade, models, job classes) says ``losant_async``.
+
+    They are no longer imported with ``AsyncLosant`` (whose lookup publishes
+    every loaded name): ``application()`` publishes them when it loads them.
+    """
+    code = (
+        "import sys\n"
+        "from losant_async import AsyncLosant\n"
+        "app = AsyncLosant('t' * 12).application('a' * 24)\n"
+        "from losant_async._jobs import JobError, JobHandle\n"
+        "from losant_async._models import Application\n"
+        "print(type(app).__module__, JobError.__module__, JobHandle.__module__,"
+        " Application.__module__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["losant_async"] * 4
+
+
+def test_the_query_checks_use_the_models_safe_integer() -> None:
+    """``_constants.SAFE_INTEGER`` (read by ``_api._encode``) is the models' own limit."""
+    from losant_async._constants import SAFE_INTEGER
+    from losant_async._models._base import SAFE_INTEGER as MODELS_SAFE_INTEGER
+
+    assert SAFE_INTEGER == MODELS_SAFE_INTEGER == 2**53 - 1

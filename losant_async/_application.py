@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final, Literal, TypeVar, Unpack, overload
 import anyio
 import httpx
 
-from . import _params
+from . import _lazy, _params
 from ._api._roots import ApplicationResources
 from ._auth import TokenSource
 from ._constants import (
@@ -35,7 +35,6 @@ from ._constants import (
 from ._convert import decode, decode_list
 from ._derive import derive
 from ._exceptions import APIResponseValidationError
-from ._jobs._handle import JobHandle, server_date
 from ._lifecycle import Lifecycle
 from ._models import (
     Application,
@@ -78,12 +77,11 @@ from ._params import (
     ms_param,
 )
 from ._retry import RetryPolicy
-from ._streams import MqttStream, MqttStreamGroup
-from ._streams._values import StateCallback, StreamOptions
 from ._transport import Transport
 from ._wire import NO_BODY
 
 if TYPE_CHECKING:
+    from ._jobs._handle import JobHandle
     from ._models._api.device_state import DeviceState
     from ._multipart import Multipart
     from ._params._fields import (
@@ -94,7 +92,9 @@ if TYPE_CHECKING:
     )
     from ._raw import ApplicationRawResponses
     from ._response import Response
+    from ._streams import MqttStream, MqttStreamGroup
     from ._streams._group import KeyedStreamGroup
+    from ._streams._values import StateCallback
 
 __all__ = ["AsyncApplication"]
 
@@ -264,6 +264,11 @@ class AsyncApplication(ApplicationResources):
 
     def _handle(self, response: Response, action: str, enqueued_at: datetime) -> JobHandle:
         """The ``JobHandle`` of a ``202`` answer."""
+        # Jobs and streams load when first used: a plain get needs neither.
+        from ._jobs._handle import JobHandle, server_date
+
+        _lazy.publish("losant_async")  # JobHandle, JobError: the public path
+
         return JobHandle(
             self._transport,
             application_id=self._id,
@@ -319,6 +324,9 @@ class AsyncApplication(ApplicationResources):
         Raises:
             ValueError: ``action`` does not enqueue jobs.
         """
+        from ._jobs._handle import JobHandle
+
+        _lazy.publish("losant_async")
         enqueued_at = check_job(job_id, action, enqueued_at, log_id)
         return JobHandle(
             self._transport,
@@ -788,6 +796,11 @@ class AsyncApplication(ApplicationResources):
         new)`` (a plain function) is called on each change.
         """
         check_topic_filter("topic", topic)
+        from ._streams import MqttStream
+        from ._streams._values import StreamOptions
+
+        _lazy.publish("losant_async")  # the stream classes: the public path
+
         options = StreamOptions(
             keep_alive_interval=keep_alive_interval,
             reconnect=reconnect,
@@ -822,6 +835,11 @@ class AsyncApplication(ApplicationResources):
         (``group.states`` then shows every member's state).
         """
         check_topics(topics)
+        from ._streams import MqttStream, MqttStreamGroup
+        from ._streams._values import StreamOptions
+
+        _lazy.publish("losant_async")  # the stream classes: the public path
+
         options = StreamOptions(
             keep_alive_interval=keep_alive_interval,
             reconnect=reconnect,
@@ -865,9 +883,13 @@ class AsyncApplication(ApplicationResources):
             ClientClosedError: The client is closed.
         """
         from ._streams._device import device_state_streams
+        from ._streams._values import StreamOptions
+
+        _lazy.publish("losant_async")  # the stream classes: the public path
 
         if isinstance(device_ids, str):
             raise TypeError("device_ids must be a sequence of device ids, not a str")
+
         options = StreamOptions(
             keep_alive_interval=keep_alive_interval,
             reconnect=reconnect,

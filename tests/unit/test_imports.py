@@ -261,7 +261,7 @@ def test_a_resource_loads_only_its_own_module() -> None:
 
 
 def test_names_the_facade_loads_show_the_public_path() -> None:
-    """What ``application()`` loads (the façade, models, job classes) says ``losant_async``.
+    """What the façade loads (itself, models, job classes) says ``losant_async``.
 
     They are no longer imported with ``AsyncLosant`` (whose lookup publishes
     every loaded name): ``application()`` publishes them when it loads them.
@@ -270,6 +270,7 @@ def test_names_the_facade_loads_show_the_public_path() -> None:
         "import sys\n"
         "from losant_async import AsyncLosant\n"
         "app = AsyncLosant('t' * 12).application('a' * 24)\n"
+        "app.job('j' * 24, 'export')\n"  # the façade loads the job classes on first use
         "from losant_async._jobs import JobError, JobHandle\n"
         "from losant_async._models import Application\n"
         "print(type(app).__module__, JobError.__module__, JobHandle.__module__,"

@@ -226,7 +226,16 @@ def process_time_of(command: list[str], reps: int) -> list[float]:
     return out
 
 
-def startup(reps: int) -> dict[str, list[float]]:
+_FIRST_GET: Final = (
+    "import anyio; from losant_async import AsyncLosant\n"
+    "async def main():\n"
+    "    async with AsyncLosant(token='bench', base_url={url!r}) as client:\n"
+    "        await client.application({app!r}).devices.get()\n"
+    "anyio.run(main)"
+)
+
+
+def startup(reps: int, url: str | None = None) -> dict[str, list[float]]:
     """Interleaved: bare interpreter, the import, its first use, ``losant-async --help``.
 
     ``import losant_async`` loads names lazily; ``import_first_use`` also
@@ -240,6 +249,8 @@ def startup(reps: int) -> dict[str, list[float]]:
         "import_httpx": [],
         "cli_help": [],
     }
+    if url is not None:
+        result["first_devices_get"] = []
     for _ in range(reps):
         result["python"] += process_time_of([sys.executable, "-c", "pass"], 1)
         # The baseline of issue 17's first-use target (<= 1.6x).
@@ -247,6 +258,12 @@ def startup(reps: int) -> dict[str, list[float]]:
         result["import"] += import_time(1)
         result["import_first_use"] += import_time(1, "from losant_async import AsyncLosant")
         result["cli_help"] += process_time_of([*_cli_command(), "--help"], 1)
+        if url is not None:
+            # Issue 14: the first call of a generated resource, imports included.
+            from benchmarks._server import APP_ID
+
+            first_get = _FIRST_GET.format(url=url, app=APP_ID)
+            result["first_devices_get"] += import_time(1, f"exec({first_get!r})")
     return result
 
 

@@ -255,6 +255,7 @@ def _startup_rows(raw: dict[str, list[Any]]) -> list[dict[str, Any]]:
         "import": ("`import losant_async` (in-process timer)", IMPORT_MS),
         "import_first_use": ("`from losant_async import AsyncLosant` (first use)", None),
         "import_httpx": ("`import httpx` (baseline, in-process timer)", None),
+        "first_devices_get": ("first `app.devices.get()`, imports included", None),
         "cli_help": ("`losant-async --help` (spawn to exit)", CLI_HELP_MS),
     }
     for key, (label, limit) in spec.items():

@@ -234,9 +234,9 @@ def run_lag(sizes: dict[str, int], raw: dict[str, list[Any]]) -> None:
             _log(f"  rep {rep + 1} lag/{backend}: {result['stall_ms']:.1f} ms stall")
 
 
-def run_startup(sizes: dict[str, int], raw: dict[str, list[Any]]) -> None:
+def run_startup(sizes: dict[str, int], raw: dict[str, list[Any]], url: str) -> None:
     """``import losant_async`` and ``losant-async --help`` in fresh processes."""
-    for name, values in _drivers_mem.startup(sizes["startup_reps"]).items():
+    for name, values in _drivers_mem.startup(sizes["startup_reps"], url).items():
         raw[f"startup/{name}"] = values
         _log(f"  startup {name}: median {statistics.median(values) * 1e3:.1f} ms")
 
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"canned server at {url} (pinning: {pinning})")
         if "startup" in groups:
             _log("startup ...")
-            run_startup(sizes, raw)
+            run_startup(sizes, raw, url)
         if "decode" in groups:
             _log("decode ...")
             run_decode(sizes, raw)

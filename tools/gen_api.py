@@ -548,7 +548,10 @@ def child_accessor(child: Resource, imports: Imports, make: str) -> list[str]:
         id_name = child.id_param
         pattern = _resource_pattern(child)
         pat = f", {pattern!r}" if pattern else ""
-        checked = f"_e.path_id({id_name}, {id_name!r}{pat})"
+        # _roots comes with the client's class: it checks ids with the light
+        # _ids, not _encode (which loads the models); resource modules have _e.
+        checker = "_e" if make.startswith("self.") else "_ids"
+        checked = f"{checker}.path_id({id_name}, {id_name!r}{pat})"
         return [
             f"    def {child.accessor}(self, {id_name}: str) -> {child.class_name}:",
             doc,
@@ -599,12 +602,16 @@ def render_roots(resources: dict[str, Resource]) -> str:
         "",
     ]
     src += ["from __future__ import annotations", "", "from typing import TYPE_CHECKING, Any", ""]
-    src += ["from . import _encode as _e", "from ._base import R", ""]
+    src += ["from . import _ids", ""]
     app_imports, root_imports = Imports(), Imports()
     app_body = render_children(resources["application"], resources, app_imports, own=False)
     root_body = render_children(None, resources, root_imports, own=False)
     typing_lines = sorted(set(app_imports.render()[1] + root_imports.render()[1]))
-    src += ["if TYPE_CHECKING:", "    from .._transport import Transport"]
+    src += [
+        "if TYPE_CHECKING:",
+        "    from .._transport import Transport",
+        "    from ._base import R",
+    ]
     src += ["    " + line for line in typing_lines]
     src += ["", '__all__ = ["ApplicationResources", "ClientResources"]', ""]
     src += [
@@ -704,6 +711,7 @@ def main(argv: list[str] | None = None) -> int:
         OUT / "_base.py",
         OUT / "_encode.py",
         OUT / "_device_streams.py",
+        OUT / "_ids.py",
     }
     for stale in sorted(OUT.glob("*.py")):
         if stale not in known:

@@ -15,30 +15,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
+from .._convert import decode, decode_list
 from .._exceptions import APIResponseValidationError
 from .._wire import NO_BODY
 
 if TYPE_CHECKING:
-    from .._convert import decode, decode_list
     from .._multipart import Multipart
     from .._response import Response
     from .._retry import RetryPolicy
     from .._transport import Transport
-else:
-    # ``_roots`` imports this module, so the client's class does too; the
-    # converter (cattrs, the models) loads with the first answer decoded. The
-    # stand-ins bind the real functions on their first call.
-    def _bind() -> None:
-        global decode, decode_list
-        from .._convert import decode, decode_list
-
-    def decode(response, cls):
-        _bind()
-        return decode(response, cls)
-
-    def decode_list(response, cls):
-        _bind()
-        return decode_list(response, cls)
 
 
 __all__ = ["JOB", "LIST", "MODEL", "NONE", "VALUE", "Resource", "Spec"]

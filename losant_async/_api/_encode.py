@@ -11,51 +11,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any, Final, TypeAlias, cast
-from urllib.parse import quote
+from typing import IO, Any, Final, TypeAlias, cast
+
+from attrs import has
 
 from .._constants import SAFE_INTEGER
 from .._multipart import Multipart, file_field
-
-if TYPE_CHECKING:
-    from attrs import has
-
-    from .._params import build_body, build_list_body, check_json, check_query_text, to_csv, to_ms
-else:
-    # ``_roots`` imports this module, so the client's class does too: the
-    # checks below come from ``_params``, which loads attrs, cattrs and the
-    # models. Each name starts as a stand-in; the first call of any binds
-    # them all to the real functions, so later calls cost nothing extra.
-    def _bind() -> None:
-        global build_body, build_list_body, check_json, check_query_text, has, to_csv, to_ms
-        from attrs import has
-
-        from .._params import (
-            build_body,
-            build_list_body,
-            check_json,
-            check_query_text,
-            to_csv,
-            to_ms,
-        )
-
-    def _stand_in(name: str) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            _bind()
-            return globals()[name](*args, **kwargs)
-
-        return call
-
-    build_body = _stand_in("build_body")
-    build_list_body = _stand_in("build_list_body")
-    check_json = _stand_in("check_json")
-    check_query_text = _stand_in("check_query_text")
-    has = _stand_in("has")
-    to_csv = _stand_in("to_csv")
-    to_ms = _stand_in("to_ms")
+from .._params import build_body, build_list_body, check_json, check_query_text, to_csv, to_ms
+from ._ids import path_id
 
 __all__ = [
     "Pairs",
@@ -81,21 +46,6 @@ Upload: TypeAlias = "bytes | str | os.PathLike[str] | IO[bytes]"
 """A file to upload: a path (streamed from disk), bytes, or a binary file object."""
 
 _COMPACT: Final = (",", ":")
-_PATTERNS: dict[str, re.Pattern[str]] = {}
-
-
-def path_id(value: object, name: str, pattern: str | None = None) -> str:
-    """A path segment: a non-empty ``str`` (matching ``pattern``), percent-encoded."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
-    if not value:
-        raise ValueError(f"{name} must not be empty")
-    if pattern is not None:
-        compiled = _PATTERNS.get(pattern) or _PATTERNS.setdefault(pattern, re.compile(pattern))
-        # The value is not echoed: a token passed by mistake must not reach a message.
-        if compiled.search(value) is None:
-            raise ValueError(f"{name} does not match {pattern} ({len(value)} characters)")
-    return quote(value, safe="")
 
 
 def text(value: object, name: str) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import _encode as _e
-from ._base import R
+from . import _ids
 
 if TYPE_CHECKING:
     from .._transport import Transport
+    from ._base import R
     from .application_api_token import AsyncApplicationApiToken
     from .application_api_tokens import AsyncApplicationApiTokens
     from .application_certificate import AsyncApplicationCertificate
@@ -110,7 +110,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncApplicationApiToken,
-            _e.path_id(api_token_id, "api_token_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(api_token_id, "api_token_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -130,7 +130,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncApplicationCertificate,
-            _e.path_id(
+            _ids.path_id(
                 application_certificate_id, "application_certificate_id", "^[A-Fa-f\\d]{24}$"
             ),
         )
@@ -154,7 +154,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncApplicationCertificateAuthority,
-            _e.path_id(
+            _ids.path_id(
                 application_certificate_authority_id,
                 "application_certificate_authority_id",
                 "^[A-Fa-f\\d]{24}$",
@@ -178,7 +178,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncApplicationDashboard,
-            _e.path_id(dashboard_id, "dashboard_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(dashboard_id, "dashboard_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -196,7 +196,7 @@ class ApplicationResources:
         from .application_job_log import AsyncApplicationJobLog
 
         return _make(
-            self, AsyncApplicationJobLog, _e.path_id(job_id, "job_id", "^[A-Fa-f\\d]{24}$")
+            self, AsyncApplicationJobLog, _ids.path_id(job_id, "job_id", "^[A-Fa-f\\d]{24}$")
         )
 
     @property
@@ -216,7 +216,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncApplicationKey,
-            _e.path_id(application_key_id, "application_key_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(application_key_id, "application_key_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -234,7 +234,7 @@ class ApplicationResources:
         from .credential import AsyncCredential
 
         return _make(
-            self, AsyncCredential, _e.path_id(credential_id, "credential_id", "^[A-Fa-f\\d]{24}$")
+            self, AsyncCredential, _ids.path_id(credential_id, "credential_id", "^[A-Fa-f\\d]{24}$")
         )
 
     @property
@@ -262,7 +262,7 @@ class ApplicationResources:
         from .data_table import AsyncDataTable
 
         return _make(
-            self, AsyncDataTable, _e.path_id(data_table_id, "data_table_id", "^[A-Fa-f\\d]{24}$")
+            self, AsyncDataTable, _ids.path_id(data_table_id, "data_table_id", "^[A-Fa-f\\d]{24}$")
         )
 
     @property
@@ -279,7 +279,7 @@ class ApplicationResources:
         """The ``device`` resource (16 actions)."""
         from .device import AsyncDevice
 
-        return _make(self, AsyncDevice, _e.path_id(device_id, "device_id", "^[A-Fa-f\\d]{24}$"))
+        return _make(self, AsyncDevice, _ids.path_id(device_id, "device_id", "^[A-Fa-f\\d]{24}$"))
 
     def device_recipe(self, device_recipe_id: str) -> AsyncDeviceRecipe:
         """The ``deviceRecipe`` resource (4 actions)."""
@@ -288,7 +288,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncDeviceRecipe,
-            _e.path_id(device_recipe_id, "device_recipe_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(device_recipe_id, "device_recipe_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -318,7 +318,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncEdgeDeployment,
-            _e.path_id(edge_deployment_id, "edge_deployment_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(edge_deployment_id, "edge_deployment_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -338,7 +338,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncEmbeddedDeployment,
-            _e.path_id(embedded_deployment_id, "embedded_deployment_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(embedded_deployment_id, "embedded_deployment_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -355,7 +355,7 @@ class ApplicationResources:
         """The ``event`` resource (3 actions)."""
         from .event import AsyncEvent
 
-        return _make(self, AsyncEvent, _e.path_id(event_id, "event_id", "^[A-Fa-f\\d]{24}$"))
+        return _make(self, AsyncEvent, _ids.path_id(event_id, "event_id", "^[A-Fa-f\\d]{24}$"))
 
     @property
     def events(self) -> AsyncEvents:
@@ -384,7 +384,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncExperienceDomain,
-            _e.path_id(experience_domain_id, "experience_domain_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(experience_domain_id, "experience_domain_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -404,7 +404,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncExperienceEndpoint,
-            _e.path_id(experience_endpoint_id, "experience_endpoint_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(experience_endpoint_id, "experience_endpoint_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -424,7 +424,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncExperienceGroup,
-            _e.path_id(experience_group_id, "experience_group_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(experience_group_id, "experience_group_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -444,7 +444,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncExperienceSlug,
-            _e.path_id(experience_slug_id, "experience_slug_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(experience_slug_id, "experience_slug_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -464,7 +464,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncExperienceUser,
-            _e.path_id(experience_user_id, "experience_user_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(experience_user_id, "experience_user_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -484,7 +484,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncExperienceVersion,
-            _e.path_id(experience_version_id_or_name, "experience_version_id_or_name"),
+            _ids.path_id(experience_version_id_or_name, "experience_version_id_or_name"),
         )
 
     @property
@@ -504,7 +504,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncExperienceView,
-            _e.path_id(experience_view_id, "experience_view_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(experience_view_id, "experience_view_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -521,7 +521,7 @@ class ApplicationResources:
         """The ``file`` resource (5 actions)."""
         from .file import AsyncFile
 
-        return _make(self, AsyncFile, _e.path_id(file_id, "file_id", "^[A-Fa-f\\d]{24}$"))
+        return _make(self, AsyncFile, _ids.path_id(file_id, "file_id", "^[A-Fa-f\\d]{24}$"))
 
     @property
     def files(self) -> AsyncFiles:
@@ -537,7 +537,7 @@ class ApplicationResources:
         """The ``flow`` resource (11 actions)."""
         from .flow import AsyncFlow
 
-        return _make(self, AsyncFlow, _e.path_id(flow_id, "flow_id", "^[A-Fa-f\\d]{24}$"))
+        return _make(self, AsyncFlow, _ids.path_id(flow_id, "flow_id", "^[A-Fa-f\\d]{24}$"))
 
     @property
     def flows(self) -> AsyncFlows:
@@ -556,7 +556,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncIntegration,
-            _e.path_id(integration_id, "integration_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(integration_id, "integration_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -574,7 +574,7 @@ class ApplicationResources:
         from .notebook import AsyncNotebook
 
         return _make(
-            self, AsyncNotebook, _e.path_id(notebook_id, "notebook_id", "^[A-Fa-f\\d]{24}$")
+            self, AsyncNotebook, _ids.path_id(notebook_id, "notebook_id", "^[A-Fa-f\\d]{24}$")
         )
 
     @property
@@ -594,7 +594,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncPrivateFile,
-            _e.path_id(private_file_id, "private_file_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(private_file_id, "private_file_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -614,7 +614,7 @@ class ApplicationResources:
         return _make(
             self,
             AsyncResourceJob,
-            _e.path_id(resource_job_id, "resource_job_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(resource_job_id, "resource_job_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -631,7 +631,9 @@ class ApplicationResources:
         """The ``webhook`` resource (3 actions)."""
         from .webhook import AsyncWebhook
 
-        return _make(self, AsyncWebhook, _e.path_id(webhook_id, "webhook_id", "^[A-Fa-f\\d]{24}$"))
+        return _make(
+            self, AsyncWebhook, _ids.path_id(webhook_id, "webhook_id", "^[A-Fa-f\\d]{24}$")
+        )
 
     @property
     def webhooks(self) -> AsyncWebhooks:
@@ -662,7 +664,7 @@ class ClientResources:
         return _make(
             self,
             AsyncApplicationTemplate,
-            _e.path_id(template_id, "template_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(template_id, "template_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property
@@ -700,7 +702,7 @@ class ClientResources:
         from .dashboard import AsyncDashboard
 
         return _make(
-            self, AsyncDashboard, _e.path_id(dashboard_id, "dashboard_id", "^[A-Fa-f\\d]{24}$")
+            self, AsyncDashboard, _ids.path_id(dashboard_id, "dashboard_id", "^[A-Fa-f\\d]{24}$")
         )
 
     @property
@@ -718,7 +720,7 @@ class ClientResources:
         from .instance import AsyncInstance
 
         return _make(
-            self, AsyncInstance, _e.path_id(instance_id, "instance_id", "^[A-Fa-f\\d]{24}$")
+            self, AsyncInstance, _ids.path_id(instance_id, "instance_id", "^[A-Fa-f\\d]{24}$")
         )
 
     @property
@@ -745,7 +747,7 @@ class ClientResources:
         """The ``org`` resource (13 actions)."""
         from .org import AsyncOrg
 
-        return _make(self, AsyncOrg, _e.path_id(org_id, "org_id", "^[A-Fa-f\\d]{24}$"))
+        return _make(self, AsyncOrg, _ids.path_id(org_id, "org_id", "^[A-Fa-f\\d]{24}$"))
 
     @property
     def org_invites(self) -> AsyncOrgInvites:
@@ -772,7 +774,7 @@ class ClientResources:
         from .user_api_token import AsyncUserApiToken
 
         return _make(
-            self, AsyncUserApiToken, _e.path_id(api_token_id, "api_token_id", "^[A-Fa-f\\d]{24}$")
+            self, AsyncUserApiToken, _ids.path_id(api_token_id, "api_token_id", "^[A-Fa-f\\d]{24}$")
         )
 
     @property
@@ -792,7 +794,7 @@ class ClientResources:
         return _make(
             self,
             AsyncUserOauthToken,
-            _e.path_id(oauth_token_id, "oauth_token_id", "^[A-Fa-f\\d]{24}$"),
+            _ids.path_id(oauth_token_id, "oauth_token_id", "^[A-Fa-f\\d]{24}$"),
         )
 
     @property

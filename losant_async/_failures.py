@@ -2,8 +2,8 @@
 
 A connection or timeout error names the method, the URL, the limit that
 fired and the attempts made; every error of a request carries ``.method`` and
-``.url``. `ErrorMap` (in `_transport`) makes the error where httpx's is
-translated; the transport locates it here as it raises it, so nothing of this
+``.url``. `ErrorMap` makes the error where httpx's is translated; the
+transport locates it here as it raises it, so nothing of this
 runs for a request that succeeds. The URL keeps its query (the library puts
 no secret there: the token is a header) and drops any user info.
 """
@@ -11,11 +11,27 @@ no secret there: the token is a header) and drops any user info.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import httpx
 
-from ._exceptions import APIError, APITimeoutError, locate
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    ClientClosedError,
+    PoolTimeoutError,
+    ResponseTooLargeError,
+    locate,
+)
+from ._redaction import clean_cause
+from ._retry import TRANSPORT_ERRORS
+from ._secrets import redact
+
+if TYPE_CHECKING:
+    from ._transport import Transport
 
 __all__: list[str] = []
 
@@ -89,3 +105,70 @@ def deadline_message(deadline: float) -> str:
         f"The response did not complete within response_deadline={deadline:g} s "
         "(from sending the request to the last byte of the answer)."
     )
+
+
+# How `_http11` words a body beyond the max_body extension (`_http11._errors.too_large`).
+_BODY_CAP_HIT: Final = "exceeds max_body_size"
+
+
+class ErrorMap:
+    """The one place httpx exceptions become ours (raised ``from`` the original).
+
+    ``owner`` is the transport: once it is closed, an httpx error or the
+    pool's ``RuntimeError("the transport is closed")`` is `ClientClosedError`
+    (issue 11, defect 11). Around the reads of a streamed body
+    (``httpx_only``) a ``RuntimeError`` is left alone, as it always was.
+    ``stream`` picks the pool-timeout message that names ``max_streams``.
+    """
+
+    __slots__ = ("_httpx_only", "_owner", "_stream")
+
+    def __init__(self, owner: Transport, *, stream: bool, httpx_only: bool = False) -> None:
+        self._owner = owner
+        self._stream = stream
+        self._httpx_only = httpx_only
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None or not isinstance(exc, Exception):
+            return  # cancellation and other BaseExceptions pass untouched
+        owner = self._owner
+        token = owner._token
+        ours = (httpx.HTTPError,) if self._httpx_only else (httpx.HTTPError, RuntimeError)
+        if owner.is_closed and isinstance(exc, ours) and not isinstance(exc, ClientClosedError):
+            raise ClientClosedError(
+                "The client was closed while this request was waiting or in flight."
+            ) from clean_cause(exc, token)
+        if isinstance(exc, APIStatusError) or not isinstance(exc, TRANSPORT_ERRORS):
+            return
+        name = type(exc).__name__
+        cause = clean_cause(exc, token)
+        if isinstance(exc, httpx.RemoteProtocolError) and _BODY_CAP_HIT in str(exc):
+            # The HTTP/1.1 transport stopped at the request's max_body extension.
+            limit = owner._max_body or 0
+            raise ResponseTooLargeError(
+                f"The response body was more than max_response_bytes={limit} bytes.", limit=limit
+            ) from cause
+        if isinstance(exc, httpx.PoolTimeout):
+            raise PoolTimeoutError(
+                pool_timeout_message(
+                    owner._timeout.get("pool"),
+                    owner._max_connections,
+                    owner._max_streams,
+                    stream=self._stream,
+                )
+            ) from cause
+        if isinstance(exc, httpx.TimeoutException):
+            raise APITimeoutError(f"Request timed out ({name}).") from cause
+        detail = redact(str(exc), token)
+        message = (
+            f"Connection error ({name}): {detail}" if detail else f"Connection error ({name})."
+        )
+        raise APIConnectionError(message) from cause

@@ -15,7 +15,7 @@ while respx is not loaded, and a few attribute reads while it is.
 from __future__ import annotations
 
 import sys
-from typing import Final
+from typing import Final, TypeGuard
 
 import httpx
 
@@ -62,7 +62,7 @@ def own_pool_sends(
     transport: httpx.AsyncBaseTransport | None,
     http_client: httpx.AsyncClient | None,
     request: httpx.Request,
-) -> bool:
+) -> TypeGuard[Http11Transport]:
     """Whether the library's own HTTP/1.1 pool sends ``request``, unmocked, in one write.
 
     That pool cuts every wait to a request's deadline extension, so the

@@ -3,8 +3,8 @@
 `Transport` builds each `httpx.Request` (`_wire.Wire`) and hands it to an
 `httpx.AsyncBaseTransport` (or a caller's `httpx.AsyncClient`; httpx's while
 respx mocks, `_mocking`). It returns status, headers and bytes (`_response`),
-knowing nothing about models. `ErrorMap` is the one place httpx exceptions
-become ours (`_failures` says which request they were about). Around it:
+knowing nothing about models. `_failures.ErrorMap` is the one place httpx
+exceptions become ours (and says which request they were about). Around it:
 `_auth`, `_retry`, `_body`, `_multipart`, `_proxy_env`, `_redaction`.
 """
 
@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import Final
 
 import anyio
 import httpx
@@ -36,23 +34,20 @@ from ._constants import (
 from ._exceptions import (
     APIConnectionError,
     APIError,
-    APIStatusError,
     APITimeoutError,
-    ClientClosedError,
-    PoolTimeoutError,
     ResponseTooLargeError,
 )
-from ._failures import deadline_message, located, pool_timeout_message, request_of
+from ._failures import ErrorMap as ErrorMap
+from ._failures import deadline_message, located, request_of
 from ._http11 import Http11Transport, default_transport
 from ._lifecycle import Lifecycle
 from ._logging import log_outcome
 from ._mocking import RESPX, mock_client, modules, own_pool_sends, respx_mocking
 from ._multipart import Multipart, file_positions, rewind
 from ._proxy_env import env_proxy
-from ._redaction import clean_cause, filter_httpx_logs
+from ._redaction import filter_httpx_logs
 from ._response import Response, StreamResponse, deleted_response, status_error
 from ._retry import (
-    TRANSPORT_ERRORS,
     RetryPolicy,
     backoff,
     delays_off,
@@ -60,87 +55,20 @@ from ._retry import (
     parse_retry_after,
     should_retry,
 )
-from ._secrets import redact, remember_secret
-from ._wire import NO_BODY, Wire
+from ._secrets import remember_secret
+from ._wire import NO_BODY, Serialized, Wire
 
 __all__: list[str] = []
 
 _log = logging.getLogger("losant_async")
 
 
-# How `_http11` words a body beyond the max_body extension (`_http11._errors.too_large`).
-_BODY_CAP_HIT: Final = "exceeds max_body_size"
+_Answer = tuple[httpx.Response, bytes]
 
 
 async def _sleep(seconds: float) -> None:
     # One seam for every retry sleep, so tests can observe the delays.
     await anyio.sleep(seconds)
-
-
-# --- errors -----------------------------------------------------------------
-
-
-class ErrorMap:
-    """The one place httpx exceptions become ours (raised ``from`` the original).
-
-    ``owner`` is the transport: once it is closed, an httpx error or the
-    pool's ``RuntimeError("the transport is closed")`` is `ClientClosedError`
-    (issue 11, defect 11). Around the reads of a streamed body
-    (``httpx_only``) a ``RuntimeError`` is left alone, as it always was.
-    ``stream`` picks the pool-timeout message that names ``max_streams``.
-    """
-
-    __slots__ = ("_httpx_only", "_owner", "_stream")
-
-    def __init__(self, owner: Transport, *, stream: bool, httpx_only: bool = False) -> None:
-        self._owner = owner
-        self._stream = stream
-        self._httpx_only = httpx_only
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is None or not isinstance(exc, Exception):
-            return  # cancellation and other BaseExceptions pass untouched
-        owner = self._owner
-        token = owner._token
-        ours = (httpx.HTTPError,) if self._httpx_only else (httpx.HTTPError, RuntimeError)
-        if owner.is_closed and isinstance(exc, ours) and not isinstance(exc, ClientClosedError):
-            raise ClientClosedError(
-                "The client was closed while this request was waiting or in flight."
-            ) from clean_cause(exc, token)
-        if isinstance(exc, APIStatusError) or not isinstance(exc, TRANSPORT_ERRORS):
-            return
-        name = type(exc).__name__
-        cause = clean_cause(exc, token)
-        if isinstance(exc, httpx.RemoteProtocolError) and _BODY_CAP_HIT in str(exc):
-            # The HTTP/1.1 transport stopped at the request's max_body extension.
-            limit = owner._max_body or 0
-            raise ResponseTooLargeError(
-                f"The response body was more than max_response_bytes={limit} bytes.", limit=limit
-            ) from cause
-        if isinstance(exc, httpx.PoolTimeout):
-            raise PoolTimeoutError(
-                pool_timeout_message(
-                    owner._timeout.get("pool"),
-                    owner._max_connections,
-                    owner._max_streams,
-                    stream=self._stream,
-                )
-            ) from cause
-        if isinstance(exc, httpx.TimeoutException):
-            raise APITimeoutError(f"Request timed out ({name}).") from cause
-        detail = redact(str(exc), token)
-        message = (
-            f"Connection error ({name}): {detail}" if detail else f"Connection error ({name})."
-        )
-        raise APIConnectionError(message) from cause
 
 
 # --- the transport ----------------------------------------------------------
@@ -302,16 +230,21 @@ class Transport(Wire):
 
     # -- requests ----------------------------------------------------------------
 
-    async def _attempt(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+    async def _attempt(self, request: httpx.Request, kept: Serialized | None) -> _Answer:
         """Send once and read the whole body, within the body cap and the deadline."""
         deadline = self._deadline
         if deadline is None:
             return await self._exchange(request)
         if own_pool_sends(self._transport, self._http_client, request):
-            # It cuts each wait to the time left: no cancel scope, the hot path's largest cost.
+            # It cuts each wait to the time left: no cancel scope, the hot path's largest
+            # cost. Called here, not through `_exchange` and `_send`: two coroutines less.
             ends = request.extensions[EXTENSION_DEADLINE] = time.monotonic() + deadline
             try:
-                return await self._exchange(request)
+                with self._errors:
+                    response = await self._transport.handle_async_request(request, kept)
+                    if (content := body_in_hand(response, self._max_body)) is None:
+                        content = await read_body(response, self._max_body)
+                    return response, content
             except APITimeoutError as exc:
                 if time.monotonic() < ends:
                     raise
@@ -322,7 +255,7 @@ class Transport(Wire):
         assert scope.cancelled_caught
         raise APITimeoutError(deadline_message(deadline))
 
-    async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+    async def _exchange(self, request: httpx.Request) -> _Answer:
         with self._errors:
             response = await self._send(request, stream=True)
             # A body that came with the head (the common case) needs no coroutine.
@@ -365,7 +298,7 @@ class Transport(Wire):
         ambiguous = False
         while True:
             sent_with = self._token
-            request = self._build(
+            request, serialized = self._build_kept(
                 method, url, self._merged_headers(headers), self._timeout, json, multipart
             )
             if self._max_body is not None:
@@ -374,7 +307,7 @@ class Transport(Wire):
             debug = _log.isEnabledFor(logging.DEBUG)
             started = time.perf_counter() if debug else 0.0
             try:
-                response, content = await self._attempt(request)
+                response, content = await self._attempt(request, serialized)
             except ResponseTooLargeError as exc:
                 located(exc, request, attempt + 1)
                 raise

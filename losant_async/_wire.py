@@ -35,11 +35,22 @@ _EMPTY_BODY: Final = httpx.ByteStream(b"")
 # Methods httpx sends ``Content-Length: 0`` for when they carry no body.
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 
+# The request line and header block, serialized, of a body-less request.
+Serialized = tuple[bytes, bool, int | None]
+
 
 class Wire:
     """The shared parts of a transport's requests, and the requests built from them."""
 
-    __slots__ = ("_default_query", "_headers", "_host_headers", "_timeout", "_urls", "base_url")
+    __slots__ = (
+        "_default_query",
+        "_headers",
+        "_host_headers",
+        "_plain_heads",
+        "_timeout",
+        "_urls",
+        "base_url",
+    )
 
     def __init__(
         self, base_url: str, timeout: httpx.Timeout | float, headers: Mapping[str, str] | None
@@ -62,6 +73,11 @@ class Wire:
         # The default headers with ``Host`` in front (as httpx puts it), per netloc.
         self._host_headers: tuple[bytes, httpx.Headers] | None = None
         self._urls: dict[str, httpx.URL] = {}
+        # Each body-less request's head, serialized once per method and URL
+        # (keyed by the cached URL's id, which the entry keeps alive) and
+        # default headers (a derived transport, with headers of its own,
+        # shares this dict: `_derive._share`).
+        self._plain_heads: dict[tuple[str, int], tuple[httpx.URL, httpx.Headers, Serialized]] = {}
 
     @property
     def timeouts(self) -> Mapping[str, float | None]:
@@ -75,6 +91,7 @@ class Wire:
         elif "authorization" in self._headers:
             del self._headers["Authorization"]
         self._host_headers = None
+        self._plain_heads.clear()
 
     def _url(self, path: str, params: Sequence[tuple[str, str]], *, flags: bool = True) -> str:
         # The default query goes first, as the official SDKs send it.
@@ -115,6 +132,41 @@ class Wire:
         )
         request.read()
         return request
+
+    def _build_kept(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: httpx.Headers,
+        timeout: dict[str, float | None],
+        json: object,
+        multipart: Multipart | None,
+    ) -> tuple[httpx.Request, Serialized | None]:
+        """`_build`, and the request's serialized head if it is one this keeps.
+
+        A body-less request with the default headers is the same bytes each
+        time, so `_http11.serialize_head` runs once per method and URL (and
+        again after the token changes).
+        """
+        request = self._build(method, url, headers, timeout, json, multipart)
+        baked = self._host_headers
+        if request.stream is not _EMPTY_BODY or baked is None:
+            return request, None
+        key = (request.method, id(url))
+        kept = self._plain_heads.get(key)
+        if kept is not None and kept[0] is url and kept[1] is baked[1]:
+            return request, kept[2]
+        # Not at import: `_http11` loads anyio, which importing the client does not (first use).
+        from ._http11._request import serialize_head
+
+        try:
+            serialized = serialize_head(request)
+        except httpx.LocalProtocolError:
+            return request, None  # raised again where it is sent, as for any request
+        if len(self._plain_heads) >= URL_CACHE_SIZE:
+            self._plain_heads.clear()
+        self._plain_heads[key] = (url, baked[1], serialized)
+        return request, serialized
 
     def _merged_headers(self, headers: Mapping[str, str] | None) -> httpx.Headers:
         if not headers:

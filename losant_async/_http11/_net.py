@@ -3,7 +3,8 @@
 On asyncio the connection is a bare ``asyncio.Protocol`` (duck-typed, so no
 asyncio base class at import time): received data is queued by the event loop
 and a read that finds it already there costs no wait at all; a read that must
-wait arms one timer for its deadline. Everywhere else (trio) it is an anyio
+wait records its deadline, and the connection's one timer keeps it (re-armed
+only when it fires early, not created and cancelled per wait). Everywhere else (trio) it is an anyio
 byte stream; on trio a plain TCP socket is also written and read directly,
 its read deadlines kept by ``_trio`` (one task per run, not a cancel scope per
 wait). ``asyncio`` is imported lazily inside ``open_asyncio`` only, and
@@ -53,22 +54,20 @@ class Conn(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _expire(waiter: asyncio.Future[bool]) -> None:
-    if not waiter.done():
-        waiter.set_result(False)
-
-
 class AioConn:
     """An asyncio protocol that is also the connection object."""
 
     __slots__ = (
         "_chunks",
         "_closed",
+        "_due",
         "_eof",
         "_exc",
         "_loop",
         "_paused",
         "_size",
+        "_timer",
+        "_timer_at",
         "_transport",
         "_waiter",
         "_write_paused",
@@ -86,6 +85,11 @@ class AioConn:
         self._waiter: asyncio.Future[bool] | None = None
         self._paused = False
         self._write_paused = False
+        # The pending wait's deadline (loop time), and the timer that keeps it:
+        # armed for an earlier deadline, it re-arms itself when it fires.
+        self._due: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
         self.idle_since = 0.0
 
     # asyncio.Protocol callbacks.
@@ -123,14 +127,34 @@ class AioConn:
 
     async def _wait(self, limit: float | None) -> bool:
         """Wait for the next callback; False if the deadline passed first."""
-        waiter = self._waiter = self._loop.create_future()
-        timer = None if limit is None else self._loop.call_later(limit, _expire, waiter)
+        loop = self._loop
+        waiter = self._waiter = loop.create_future()
+        if limit is not None:
+            due = self._due = loop.time() + limit
+            if self._timer is None or self._timer_at > due:
+                self._arm(due)
         try:
             return bool(await waiter)
         finally:
-            self._waiter = None
-            if timer is not None:
-                timer.cancel()
+            self._waiter = self._due = None
+
+    def _arm(self, due: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = due
+        self._timer = self._loop.call_at(due, self._expire)
+
+    def _expire(self) -> None:
+        # Each wait only records its deadline (a timer per wait was the largest
+        # asyncio-only cost of a request): here the one timer checks it.
+        self._timer = None
+        due, waiter = self._due, self._waiter
+        if due is None or waiter is None or waiter.done():
+            return
+        if self._loop.time() < due:
+            self._arm(due)  # armed for an earlier wait that has ended
+        else:
+            waiter.set_result(False)
 
     # The connection interface.
     async def send(self, data: bytes, limit: float | None) -> None:
@@ -170,6 +194,9 @@ class AioConn:
         if self._transport is not None:
             self._transport.abort()
         self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 async def open_asyncio(

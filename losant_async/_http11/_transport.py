@@ -45,6 +45,13 @@ _DEADLINE_EXTENSION: Final = "losant_async.deadline"
 _CLOSED_MESSAGE: Final = "the transport is closed"
 
 
+def _cut(timeouts: dict[str, float | None], deadline: float | None) -> dict[str, float | None]:
+    """Every phase's limit cut to the time left before ``deadline``."""
+    if deadline is None:
+        return timeouts
+    return {phase: within(limit, deadline) for phase, limit in timeouts.items()}
+
+
 class Http11Transport(httpx.AsyncBaseTransport):
     """HTTP/1.1 with keep-alive over plain TCP or TLS, for asyncio and trio.
 
@@ -230,26 +237,35 @@ class Http11Transport(httpx.AsyncBaseTransport):
             return await open_asyncio(pool.host, pool.port, pool.tls, limit)
         return await open_anyio(pool.host, pool.port, pool.tls, limit)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` once and return the response with its body still to read."""
+    async def handle_async_request(
+        self, request: httpx.Request, serialized: tuple[bytes, bool, int | None] | None = None
+    ) -> httpx.Response:
+        """Send ``request`` once and return the response with its body still to read.
+
+        ``serialized``: what `serialize_head` gives for it, when its sender
+        keeps that (``losant_async._wire``, for its body-less requests).
+        """
         if self._closed:
             raise RuntimeError(_CLOSED_MESSAGE)
         extensions = request.extensions
         timeouts: dict[str, float | None] = extensions.get("timeout") or {}
         pool = self._pool(request.url)
-        head, chunked, length = serialize_head(request, self._heads)
+        if serialized is None:
+            serialized = serialize_head(request, self._heads)
+        head, chunked, length = serialized
         try:
             body: bytes | None = request.content
         except httpx.RequestNotRead:
             body = None
         max_body: int | None = extensions.get(_MAX_BODY_EXTENSION, self._max_body)
         deadline: float | None = extensions.get(_DEADLINE_EXTENSION)
-        if deadline is not None:
-            timeouts = {phase: within(limit, deadline) for phase, limit in timeouts.items()}
+        # Each wait is cut to the time left when it starts (`within`): the pool's
+        # and connect's only on the slow paths, where those waits are.
+        write_limit = within(timeouts.get("write"), deadline)
         slots: Slots
         if extensions.get(_STREAM_EXTENSION):
             slots = self._streams
-            conn = await self._acquire_stream(pool, timeouts)
+            conn = await self._acquire_stream(pool, _cut(timeouts, deadline))
         else:
             slots = pool
             # A sound idle connection is taken without an `_acquire` coroutine.
@@ -258,13 +274,11 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 conn = idle.pop()
                 pool.active.add(conn)
             else:
-                conn, _ = await self._acquire(pool, timeouts)
+                conn, _ = await self._acquire(pool, _cut(timeouts, deadline))
         try:
             write_error: httpx.WriteError | None = None
             try:
-                await self._send(
-                    conn, request.stream, head, body, chunked, length, timeouts.get("write")
-                )
+                await self._send(conn, request.stream, head, body, chunked, length, write_limit)
             except httpx.WriteError as exc:
                 # The server may have answered (413, 401) and closed before
                 # reading the whole body: that answer is still read.

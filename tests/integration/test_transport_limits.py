@@ -9,6 +9,7 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from functools import cache
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -24,6 +25,7 @@ from losant_async import (
     ResponseTooLargeError,
 )
 from losant_async._constants import EXTENSION_DEADLINE
+from losant_async._http11 import Http11Transport
 from losant_async._retry import RetryPolicy
 from losant_async._transport import Transport
 from tests.conftest import APP_ID, TOKEN
@@ -178,14 +180,14 @@ async def test_own_pool_meets_the_deadline_without_a_cancel_scope(
     monkeypatch.setattr("losant_async._mocking.RESPX", "no.such.module")
 
     deadlines: list[object] = []
-    exchange = Transport._exchange
+    handle = Http11Transport.handle_async_request
 
-    async def spy(self: Transport, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+    async def spy(self: Http11Transport, request: httpx.Request, *args: Any) -> httpx.Response:
         # The cancel-scope path never sets the extension: seeing it is seeing the pool's path.
         deadlines.append(request.extensions.get(EXTENSION_DEADLINE))
-        return await exchange(self, request)
+        return await handle(self, request, *args)
 
-    monkeypatch.setattr(Transport, "_exchange", spy)
+    monkeypatch.setattr(Http11Transport, "handle_async_request", spy)
     head = _head(200, 10_000, "Content-Type: application/json")
 
     async def handler(

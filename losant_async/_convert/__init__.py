@@ -14,9 +14,10 @@
 The hooks are generated per class with ``make_dict_structure_fn`` /
 ``make_dict_unstructure_fn`` and ``override(rename=...)`` (the camelCase
 recipe of cattrs' ``docs/usage.md``), the primitives are strict and cheap.
-Each model also gets a straight-line decoder generated from source; the
-source is registered in ``linecache`` (as cattrs does), so a traceback
-through one shows its code.
+Each model also gets a straight-line decoder generated from source
+(``_fast``); the source is registered in ``linecache`` (as cattrs does), so a
+traceback through one shows its code. ``structure`` calls it directly, and
+anything it does not expect is decoded again by the checked path.
 
 Entry points: ``decode(response, cls)`` / ``decode_list(response, cls)`` for
 a response; ``structure`` / ``structure_list`` for JSON already parsed;
@@ -37,7 +38,7 @@ from .._exceptions import APIResponseValidationError
 from .._models import MqttMessage
 from .._models._base import DECODING, EMPTY
 from .._secrets import snippet
-from ._hooks import as_utc, camel, converter, wire_names
+from ._hooks import PURE, as_utc, camel, converter, wire_names
 
 if TYPE_CHECKING:
     from .._response import Response
@@ -58,6 +59,32 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+# The C scanner ``json.loads`` ends in (a default decoder: no hooks); an
+# instance attribute, which the stubs do not declare.
+_scan: Final[Callable[[str, int], tuple[object, int]]] = vars(json.JSONDecoder())["scan_once"]
+_JSON_SPACE: Final = " \t\n\r"
+
+
+def _json_body(response: Response) -> object:
+    """``response.json()``, minus ``json.loads``' Python layers for the usual body.
+
+    An object or array body is UTF-8 (``json.detect_encoding`` says so for any
+    body starting with ``{`` or ``[`` that parses) and goes to the scanner
+    directly; anything else, or anything the scanner rejects, is left to
+    ``response.json()``, which raises as it always has.
+    """
+    content = response.content
+    if content[:1] in b"{[" and content:
+        try:
+            text = content.decode("utf-8", "surrogatepass")
+            data, end = _scan(text, 0)
+        except Exception:  # redone by response.json(), which raises the right error
+            pass
+        else:
+            if end == len(text) or not text[end:].strip(_JSON_SPACE):
+                return data
+    return response.json()
 
 
 def _response_error(
@@ -106,6 +133,16 @@ def structure(
         APIResponseValidationError: the JSON does not fit ``cls`` (its
             ``errors`` hold cattrs' paths, e.g. ``... @ $.items[0].status``).
     """
+    fast = PURE.get(cls)
+    if fast is not None:
+        # A pure fast decoder consults no DECODING flag: no decoding() needed,
+        # no converter dispatch. It raises on anything it does not expect.
+        try:
+            decoded: T = fast(data)
+        except Exception:  # redone below, with the checks that name the paths
+            pass
+        else:
+            return decoded
     with decoding():
         try:
             result: T = converter.structure(data, cls)
@@ -118,6 +155,12 @@ def structure_list(
     data: object, cls: type[T], *, status_code: int = 200, body: bytes | str | None = None
 ) -> list[T]:
     """Decode a JSON array already parsed into a list of ``cls``."""
+    fast = PURE.get(cls)
+    if fast is not None and type(data) is list:
+        try:
+            return [fast(item) for item in data]
+        except Exception:  # redone below, with the checks that name the paths
+            pass
     with decoding():
         try:
             result: list[T] = converter.structure(data, list[cls])  # type: ignore[valid-type]
@@ -136,7 +179,7 @@ def decode(response: Response, cls: type[T]) -> T:
     """
     try:
         return structure(
-            response.json(), cls, status_code=response.status_code, body=response.content
+            _json_body(response), cls, status_code=response.status_code, body=response.content
         )
     except APIResponseValidationError as exc:
         response.locate(exc)
@@ -147,7 +190,7 @@ def decode_list(response: Response, cls: type[T]) -> list[T]:
     """Decode a response's JSON array body into a list of ``cls``."""
     try:
         return structure_list(
-            response.json(), cls, status_code=response.status_code, body=response.content
+            _json_body(response), cls, status_code=response.status_code, body=response.content
         )
     except APIResponseValidationError as exc:
         response.locate(exc)

@@ -15,7 +15,7 @@ import linecache
 import types
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, Union, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 import attrs
 import cattrs
@@ -24,6 +24,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from .._models._base import DECODING, EMPTY
 from .._models._wire import ARRAY_LIMITS, NULLABLE, RENAMES
+from ._fast import FastDecoder, fast_source, is_optional
 
 __all__ = [
     "array_limit",
@@ -136,13 +137,6 @@ def _structure_free_object(value: Any, _: Any) -> Mapping[str, object]:
 
 
 # -- generic types: Optional, list, Mapping -----------------------------------------
-
-
-def _is_optional(tp: Any) -> bool:
-    if get_origin(tp) not in (Union, types.UnionType):
-        return False
-    args = get_args(tp)
-    return len(args) == 2 and type(None) in args
 
 
 def _optional_str(value: Any, _: Any) -> str | None:
@@ -302,90 +296,26 @@ def checked_model_hook(cls: type) -> _Hook:
 _BUILDING: set[type] = set()
 # The finished hook of each recursive model, for the stand-ins made while building it.
 _BUILT: dict[type, list[_Hook]] = {}
-_PRIMITIVES: Final = (str, bool, int, float)
+# Each model's fast decoder and whether it is pure (``_fast``); ``structure``
+# calls the pure ones (``PURE``) directly, without entering ``decoding()``.
+_FAST: dict[type, tuple[FastDecoder, bool]] = {}
+PURE: dict[type, FastDecoder] = {}
 
 
-def _fast_model_source(cls: type, env: dict[str, Any]) -> str | None:
-    """Source of a decoder that sets the slots directly (no ``__init__``, no validators).
-
-    ``None`` when the class needs what only ``__init__`` does (a factory
-    default, a converter other than ``extra``'s, an init hook).
-    """
-    if any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__")):
-        return None
-    slots = {a.name for a in attrs.fields(cls)} | {"__weakref__"}
-    if any(name not in slots for name in getattr(cls, "__slots__", ("?",))):
-        return None  # not slotted, or a slot __init__ fills (attrs' cached hash)
-    names = wire_names(cls)
-    lines = [
-        "def decode(o, _):",
-        "    if type(o) is not dict and not isinstance(o, Mapping):",
-        "        raise TypeError(f'expected a JSON object, got {type(o).__name__}')",
-        "    if not decoding():",
-        "        return checked(o, _)",
-        "    try:",
-        "        i = new(cls)",
-    ]
-    for index, a in enumerate(attrs.fields(cls)):
-        setter = getattr(cls.__dict__.get(a.name), "__set__", None)
-        if setter is None or not a.init or a.alias != a.name:
-            return None
-        env[f"s{index}"] = setter
-        if a.name == "extra":
-            continue
-        if a.converter is not None or isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
-            return None
-        tp, key = a.type, names[a.name]
-        optional = _is_optional(tp)
-        inner = next(x for x in get_args(tp) if x is not type(None)) if optional else tp
-        # ``X | None``: None is tested inline and X's own hook called, as
-        # ``_optional_hook`` would, minus one call per field.
-        env[f"t{index}"] = inner
-        env[f"h{index}"] = converter.get_structure_hook(inner)
-        # A value present is converted exactly as cattrs would (None passes an
-        # optional type only); a missing key takes the default, unconverted.
-        when: list[str] = []
-        if a.default is attrs.NOTHING:
-            lines.append(f"        v = o[{key!r}]")
-        elif a.default is None and optional:
-            lines.append(f"        v = o.get({key!r})")
-        else:
-            env[f"d{index}"] = a.default
-            lines.append(f"        v = o[{key!r}] if {key!r} in o else d{index}")
-            when.append(f"{key!r} in o")
-        if optional:
-            when.append("v is not None")
-        if inner in _PRIMITIVES:
-            env[f"p{index}"] = inner
-            when.append(f"type(v) is not p{index}")
-        if inner is not object:  # free-form: any JSON value, as is
-            test = f"if {' and '.join(when)}: " if when else ""
-            lines.append(f"        {test}v = h{index}(v, t{index})")
-        lines.append(f"        s{index}(i, v)")
-    names_in_order = [a.name for a in attrs.fields(cls)]
-    if "extra" not in names_in_order:
-        return None
-    extra_setter = names_in_order.index("extra")
-    lines += [
-        "    except Exception:",
-        "        return checked(o, _)",
-        "    if known.issuperset(o):",
-        f"        s{extra_setter}(i, EMPTY)",
-        "    else:",
-        f"        s{extra_setter}(i, proxy({{k: v for k, v in o.items() if k not in known}}))",
-        "    return i",
-    ]
-    env["known"] = frozenset(names.values())
-    return "\n".join(lines) + "\n"
+def _fast_of(cls: type) -> tuple[FastDecoder | None, bool]:
+    """A nested model's fast decoder and purity; none while it is being built (recursion)."""
+    if cls not in _BUILDING:
+        converter.get_structure_hook(cls)  # builds it on first use
+    return _FAST.get(cls, (None, False))
 
 
 def _model_structure_hook(cls: type) -> _Hook:
-    """A decoder generated for ``cls``: straight-line code, one call per field at most.
+    """The converter's hook of a model: its fast decoder while decoding, else the checked one.
 
-    While a response is decoded (``decoding()``), the instance is built with
-    its slots set directly, as attrs' ``__init__`` does minus the validators
-    that decoding skips anyway. Anything unexpected (a wrong type, a missing
-    required key) re-runs the checked decoder, which raises with every path.
+    While a response is decoded (``decoding()``) the generated fast decoder
+    (``_fast``) builds the instance; anything it does not expect (a wrong
+    type, a missing required key) re-runs the checked decoder, which raises
+    with every path. Outside a decode, the checked one runs the validators.
     """
     if cls in _BUILDING:
         # A recursive model (AdvancedDeviceQuery.and_: list[AdvancedDeviceQuery]).
@@ -398,24 +328,37 @@ def _model_structure_hook(cls: type) -> _Hook:
         attrs.resolve_types(cls)
         checked = checked_model_hook(cls)
         env: dict[str, Any] = {
-            "Mapping": Mapping,
-            "decoding": DECODING.get,
-            "checked": checked,
             "new": object.__new__,
             "cls": cls,
             "EMPTY": EMPTY,
             "proxy": types.MappingProxyType,
+            "fromiso": datetime.fromisoformat,
+            "UTC": UTC,
         }
-        source = _fast_model_source(cls, env)
+        found = fast_source(cls, env, converter.get_structure_hook, _fast_of, wire_names(cls))
     finally:
         _BUILDING.discard(cls)
-    if source is None:
+    if found is None:
         _BUILT.setdefault(cls, []).insert(0, checked)
         return checked
+    source, pure = found
     exec(compile(source, _cached_source(cls, source), "exec"), env)
-    generated: _Hook = env["decode"]
-    _BUILT.setdefault(cls, []).insert(0, generated)
-    return generated
+    fast: FastDecoder = env["fast"]
+    decoding = DECODING.get
+
+    def structure_model(data: Any, _: Any) -> Any:
+        if decoding():
+            try:
+                return fast(data)
+            except Exception:  # redone below, with the checks that name the paths
+                pass
+        return checked(data, _)
+
+    _FAST[cls] = (fast, pure)
+    if pure:
+        PURE[cls] = fast
+    _BUILT.setdefault(cls, []).insert(0, structure_model)
+    return structure_model
 
 
 def _cached_source(cls: type, source: str) -> str:
@@ -459,7 +402,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(lambda tp: tp is object, _structure_free)
     conv.register_unstructure_hook(datetime, _unstructure_datetime)
     conv.register_unstructure_hook(types.MappingProxyType, lambda value: dict(value))
-    conv.register_structure_hook_factory(_is_optional, _optional_hook)
+    conv.register_structure_hook_factory(is_optional, _optional_hook)
     conv.register_structure_hook_factory(_is_list, _list_hook)
     conv.register_structure_hook_factory(_is_mapping, _mapping_hook)
     conv.register_structure_hook_factory(attrs.has, _model_structure_hook)

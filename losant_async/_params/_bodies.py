@@ -225,7 +225,12 @@ def _checked(cls: type, wire: dict[str, object]) -> dict[str, object]:
     attr_of = {w: a for a, w in wire_names(cls).items()}
     for key, value in wire.items():
         # A key the schema does not know is named as the caller wrote it, in the body.
-        where = f"{cls.__name__}.{attr_of[key]}" if key in attr_of else f"body[{key!r}]"
+        if key in attr_of:
+            where = f"{cls.__name__}.{attr_of[key]}"
+        else:
+            # The key itself goes out too: a lone surrogate in it cannot be JSON.
+            check_json(key, "body key")
+            where = f"body[{key!r}]"
         check_json(value, where)
     return wire
 

@@ -107,3 +107,13 @@ async def test_error_snippet_inflates_only_the_snippet() -> None:
     snippet = await read_bounded(response)
     assert snippet == bytes(len(snippet))
     assert 0 < len(snippet) <= 4096
+
+
+def test_a_key_the_schema_does_not_know_is_checked_too() -> None:
+    """Regression (found by test_params_fuzz on 3.13): an extra key with a lone
+    surrogate went to httpx and failed there with an unnamed UnicodeEncodeError."""
+    from losant_async._models import ApplicationClonePost
+    from losant_async._params import build_body
+
+    with pytest.raises(ValueError, match="body key must be valid Unicode"):
+        build_body(ApplicationClonePost, {"\ud800": 0}, {})

@@ -26,6 +26,7 @@ __all__: list[str] = []
 
 _GZIP: Final = frozenset({"gzip", "x-gzip"})
 _IDENTITY: Final = frozenset({"", "identity"})
+_CODING: Final = b"content-encoding"
 _UNBOUNDED: Final = 1 << 62
 # Output produced per zlib call: memory grows by this much at a time, never by
 # a whole chunk's worth of inflation.
@@ -125,7 +126,9 @@ def body_in_hand(response: httpx.Response, limit: int | None) -> bytes | None:
     stream = response.stream
     if type(stream) is not httpx.ByteStream:
         return None
-    if "content-encoding" in response.headers and _encodings(response):
+    # The lowered names directly: ``"content-encoding" in headers`` first
+    # decodes every name and value to learn the headers' encoding (~1.5 µs).
+    if _CODING in [name for _, name, _ in response.headers._list] and _encodings(response):
         return None
     content = b"".join(stream)
     response.is_closed = True

@@ -30,6 +30,7 @@ class _NoBody(enum.Enum):
 
 NO_BODY: Final = _NoBody.NO_BODY
 
+_new: Final = object.__new__
 # What httpx gives a request without a body (stateless: safe to share).
 _EMPTY_BODY: Final = httpx.ByteStream(b"")
 # Methods httpx sends ``Content-Length: 0`` for when they carry no body.
@@ -37,6 +38,20 @@ _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 
 # The request line and header block, serialized, of a body-less request.
 Serialized = tuple[bytes, bool, int | None]
+
+
+def _copy(request: httpx.Request, timeout: dict[str, float | None]) -> httpx.Request:
+    """What `Wire._plain_request` builds again for the same method and URL, at a third the cost.
+
+    Everything but the headers and extensions (which callers may change) is
+    immutable or stateless, so it is shared: the method, URL, empty body and
+    its read content.
+    """
+    copy: httpx.Request = _new(httpx.Request)
+    copy.__dict__.update(request.__dict__)
+    copy.headers = httpx.Headers(request.headers)
+    copy.extensions = {"timeout": timeout}
+    return copy
 
 
 class Wire:
@@ -77,7 +92,10 @@ class Wire:
         # (keyed by the cached URL's id, which the entry keeps alive) and
         # default headers (a derived transport, with headers of its own,
         # shares this dict: `_derive._share`).
-        self._plain_heads: dict[tuple[str, int], tuple[httpx.URL, httpx.Headers, Serialized]] = {}
+        # With the head, the request it was serialized from: later ones are copies of it.
+        self._plain_heads: dict[
+            tuple[str, int], tuple[httpx.URL, httpx.Headers, Serialized, httpx.Request]
+        ] = {}
 
     @property
     def timeouts(self) -> Mapping[str, float | None]:
@@ -148,14 +166,16 @@ class Wire:
         time, so `_http11.serialize_head` runs once per method and URL (and
         again after the token changes).
         """
+        baked = self._host_headers
+        if json is NO_BODY and multipart is None and headers is self._headers and baked:
+            kept = self._plain_heads.get((method.upper(), id(url)))
+            if kept is not None and kept[0] is url and kept[1] is baked[1]:
+                return _copy(kept[3], timeout), kept[2]
         request = self._build(method, url, headers, timeout, json, multipart)
         baked = self._host_headers
         if request.stream is not _EMPTY_BODY or baked is None:
             return request, None
         key = (request.method, id(url))
-        kept = self._plain_heads.get(key)
-        if kept is not None and kept[0] is url and kept[1] is baked[1]:
-            return request, kept[2]
         # Not at import: `_http11` loads anyio, which importing the client does not (first use).
         from ._http11._request import serialize_head
 
@@ -165,7 +185,7 @@ class Wire:
             return request, None  # raised again where it is sent, as for any request
         if len(self._plain_heads) >= URL_CACHE_SIZE:
             self._plain_heads.clear()
-        self._plain_heads[key] = (url, baked[1], serialized)
+        self._plain_heads[key] = (url, baked[1], serialized, _copy(request, timeout))
         return request, serialized
 
     def _merged_headers(self, headers: Mapping[str, str] | None) -> httpx.Headers:
